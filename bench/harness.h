@@ -115,6 +115,9 @@ struct FamilyRegistrar {
 
 // The whole benchmark program (flags, discovery, registration, run, profile, summary);
 // `only_family` empty runs every family. Returns the process exit code.
+// True once SIGINT/SIGTERM arrived during bench_main: bodies stop, the profile is partial.
+bool interrupted();
+
 int bench_main(int argc, char** argv, const std::string& program, const std::string& only_family);
 
 }  // namespace perfcal::bench

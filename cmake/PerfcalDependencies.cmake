@@ -27,6 +27,8 @@ if(NOT PERFCAL_ENABLE_MPI STREQUAL "OFF")
   endif()
 endif()
 if(PERFCAL_HAVE_MPI)
+  # perfcal uses the C API only; keep mpi.h from pulling in the removed C++ bindings.
+  add_compile_definitions(OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
   message(STATUS "perfcal: MPI ${MPI_C_VERSION} found (${MPIEXEC_EXECUTABLE})")
 else()
   message(STATUS "perfcal: MPI not found or disabled: multi-process all-reduce off")

@@ -73,6 +73,10 @@ class Variant {
                            std::unique_ptr<Plan>* out) const = 0;
 };
 
+// Every variant of every family, for listings (`perfcal list`) that need no family types.
+// Filled by Registry::add; the variants live as long as the process.
+std::vector<const VariantInfo*>& all_variants();
+
 template <class V>
 class Registry {
  public:
@@ -82,6 +86,7 @@ class Registry {
   // Returns false (and keeps the first) when the name is taken.
   bool add(std::unique_ptr<V> v) {
     if (find(v->name())) return false;
+    all_variants().push_back(&v->info());
     variants_.push_back(std::move(v));
     std::sort(variants_.begin(), variants_.end(),
               [](const auto& a, const auto& b) { return a->name() < b->name(); });

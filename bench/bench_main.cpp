@@ -1,0 +1,234 @@
+// bench_main: the whole benchmark program shared by bench_all and bench_<family>.
+// Flags: --out FILE, --quick, --devices LIST, --filter REGEX, --threads LIST,
+// --resume FILE, --repetitions N, --min-time S; Google Benchmark's own --benchmark_* flags
+// pass through. Exit: 0 done, 2 bad input, 130/143 interrupted (profile marked partial).
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/cpu_info.h"
+#include "discovery.h"
+#include "harness.h"
+#include "reporter.h"
+
+namespace perfcal::bench {
+namespace {
+
+std::atomic<int> g_signal{0};
+extern "C" void on_signal(int sig) { g_signal.store(sig); }
+
+int fail(const std::string& program, const std::string& msg) {
+  std::fprintf(stderr, "%s: %s\n", program.c_str(), msg.c_str());
+  return 2;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string default_out() {
+  char host[128] = {};
+  gethostname(host, sizeof host - 1);
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+  return std::string("results/profiles/") + host + "-" + date + ".json";
+}
+
+// What must match for a resumed profile's results to be reused (issue 8): same machine,
+// same library versions, same perfcal build.
+std::string fingerprint(const profile::Json& host, const profile::Json& devices,
+                        const profile::Json& software, const std::string& rev) {
+  profile::Json f = {{"cpu", host["cpu"]["model"]}, {"features", host["cpu"]["features"]},
+                     {"devices", devices}, {"software", software}, {"rev", rev}};
+  return f.dump();
+}
+
+}  // namespace
+
+int bench_main(int argc, char** argv, const std::string& program, const std::string& only_family) {
+  CLI::App app{program + ": measure every registered variant and write a device profile"};
+  std::string out, resume, filter, devices_s, threads_s;
+  Options opts;
+  app.add_option("--out", out, "profile to write (default results/profiles/<host>-<date>.json)");
+  app.add_flag("--quick", opts.quick, "small problem sets (under 2 minutes on 2 cores)");
+  app.add_option("--devices", devices_s, "comma list of devices to measure (cpu:0,cuda:0)");
+  app.add_option("--filter", filter, "regex on benchmark names (Google Benchmark filter)");
+  app.add_option("--threads", threads_s, "comma list of thread counts (default 1 and all cores)");
+  app.add_option("--resume", resume, "profile of an interrupted run: skip what it already measured");
+  app.add_option("--repetitions", opts.repetitions, "repetitions per benchmark")->check(CLI::Range(1, 1000));
+  app.add_option("--min-time", opts.min_time, "seconds per repetition")->check(CLI::Range(0.0, 60.0));
+  app.allow_extras();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(program, e.what());
+  }
+  // Only Google Benchmark's own flags may pass through; anything else is a typo.
+  std::vector<std::string> gb_args;
+  for (const auto& x : app.remaining()) {
+    if (x.rfind("--benchmark_", 0) != 0) return fail(program, "unknown argument: " + x);
+    gb_args.push_back(x);
+  }
+  if (opts.quick) {
+    if (app.count("--repetitions") == 0) opts.repetitions = 3;
+    if (app.count("--min-time") == 0) opts.min_time = 0.02;
+  }
+
+  const CpuInfo& cpu = cpu_info();
+  if (threads_s.empty()) {
+    opts.threads = {1};
+    if (cpu.cores > 1) opts.threads.push_back(cpu.cores);
+  } else {
+    for (const auto& t : split(threads_s, ',')) {
+      int v = 0;
+      try {
+        std::size_t pos = 0;
+        v = std::stoi(t, &pos);
+        if (pos != t.size()) v = 0;
+      } catch (...) {
+        v = 0;
+      }
+      if (v < 1 || v > 4096) return fail(program, "--threads: \"" + t + "\" is not a thread count in 1..4096");
+      opts.threads.push_back(v);
+    }
+    if (opts.threads.empty()) return fail(program, "--threads: empty list");
+  }
+
+  profile::Json devices = devices_json();
+  std::set<std::string> known;
+  for (const auto& d : devices) known.insert(d["id"].get<std::string>());
+  for (const auto& d : split(devices_s, ',')) {
+    if (!known.count(d)) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return fail(program, "unknown device \"" + d + "\" (this machine has: " + list + ")");
+    }
+    opts.devices.push_back(d);
+  }
+  if (!filter.empty()) {
+    try {
+      std::regex re(filter[0] == '-' ? filter.substr(1) : filter);
+    } catch (const std::regex_error&) {
+      return fail(program, "--filter: invalid regular expression \"" + filter + "\"");
+    }
+  }
+
+  profile::Profile prof;
+  prof.created = profile::utc_now();
+  prof.perfcal_version = "0.1.0";
+  prof.git_revision = git_revision();
+  prof.host = host_json();
+  prof.devices = devices;
+  prof.software = software_json();
+  prof.environment = environment_json();
+  for (int i = 0; i < argc; ++i) prof.command.push_back(argv[i]);
+  std::set<std::string> already;
+  if (!resume.empty()) {
+    std::string err;
+    auto old = profile::load(resume, &err);
+    if (!old) return fail(program, "--resume: " + err);
+    if (fingerprint(old->host, old->devices, old->software, old->git_revision) !=
+        fingerprint(prof.host, prof.devices, prof.software, prof.git_revision))
+      return fail(program, "--resume: " + resume +
+                               " was measured on another machine, library versions or perfcal build; "
+                               "refusing to mix results");
+    prof.created = old->created;
+    prof.measurements = old->measurements;
+    prof.tuned = old->tuned;
+    for (const auto& m : old->measurements)
+      if (m.outcome == "passed") already.insert(m.extra.value("benchmark", std::string()));
+    if (out.empty()) out = resume;
+  }
+  if (out.empty()) out = default_out();
+  std::error_code ec;
+  auto parent = std::filesystem::path(out).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+
+  Session session(opts);
+  bool found = false;
+  for (const auto& f : families()) {
+    if (!only_family.empty() && f.name != only_family) continue;
+    found = true;
+    f.fn(session);
+  }
+  if (!found) return fail(program, "no benchmark family \"" + only_family + "\" is built in");
+
+  // Build Google Benchmark's argv: our filter (minus what a resume already has).
+  std::string gb_filter = filter.empty() ? "." : filter;
+  std::vector<std::string> args = {argv[0]};
+  int total = 0;
+  {
+    bool neg = !filter.empty() && filter[0] == '-';
+    std::regex re(filter.empty() ? "." : (neg ? filter.substr(1) : filter));
+    std::string skip;
+    for (const auto& n : session.names()) {
+      bool match = std::regex_search(n, re) != neg;
+      if (!match) continue;
+      if (already.count(n)) {
+        if (Record* r = session.find(n)) r->outcome = "interrupted";  // never re-reported
+        continue;
+      }
+      ++total;
+    }
+  }
+  args.push_back("--benchmark_filter=" + gb_filter);
+  for (const auto& a : gb_args) args.push_back(a);
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  int gb_argc = static_cast<int>(cargs.size());
+  benchmark::Initialize(&gb_argc, cargs.data());
+  if (benchmark::ReportUnrecognizedArguments(gb_argc, cargs.data())) return 2;
+  benchmark::AddCustomContext("perfcal_git_revision", prof.git_revision);
+  benchmark::AddCustomContext("perfcal_devices", devices.dump());
+
+  // SIGINT/SIGTERM: finish the current measurement, skip the rest, write a partial profile.
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  std::printf("%s: %d benchmark(s); profile -> %s\n", program.c_str(), total, out.c_str());
+  std::fflush(stdout);
+  ProfileReporter reporter(&session, &prof, out, total);
+  std::string err = reporter.flush();
+  if (!err.empty()) return fail(program, "cannot write profile: " + err);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  int sig = g_signal.load();
+  prof.partial = sig != 0;
+  if (!prof.partial) prof.finished = profile::utc_now();
+  profile::Json sj;
+  std::string text = summary_text(prof, &sj);
+  prof.summary = sj;
+  err = reporter.flush();
+  std::printf("%s", text.c_str());
+  std::printf("\nprofile: %s (%zu measurements%s)\n", out.c_str(), prof.measurements.size(),
+              prof.partial ? ", partial" : "");
+  if (!err.empty()) return fail(program, "cannot write profile: " + err);
+  if (sig) {
+    std::fprintf(stderr, "%s: interrupted by signal %d; profile marked partial\n", program.c_str(), sig);
+    return 128 + sig;
+  }
+  return 0;
+}
+
+bool interrupted() { return g_signal.load() != 0; }
+
+}  // namespace perfcal::bench

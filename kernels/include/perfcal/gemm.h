@@ -1,0 +1,81 @@
+/* perfcal GEMM: a cblas-compatible single-precision GEMM and a bf16-input GEMM with fp32
+ * accumulation, running perfcal's tuned CPU kernels (AVX-512 / AVX2 / portable, chosen by
+ * cpuid at run time). Usable from C and C++; link perfcal::kernels.
+ *
+ *   C = alpha * op(A) * op(B) + beta * C        op(X) = X or X^T, C is M x N
+ *
+ * Semantics are those of reference BLAS: row or column major, leading dimensions at least
+ * the stored rows (column major) or columns (row major), beta == 0 overwrites C without
+ * reading it, M == 0 or N == 0 returns at once, K == 0 or alpha == 0 leaves beta * C.
+ * Invalid arguments are reported as cblas does: one line on stderr naming the parameter by
+ * its position in the call, C untouched; the same number is returned (0 = success).
+ * Threads: PERFCAL_NUM_THREADS, else OMP_NUM_THREADS / omp_get_max_threads().
+ */
+#ifndef PERFCAL_GEMM_H_
+#define PERFCAL_GEMM_H_
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Same values as CBLAS_ORDER / CBLAS_TRANSPOSE, so (PerfcalOrder)CblasRowMajor works. */
+typedef enum PerfcalOrder { PerfcalRowMajor = 101, PerfcalColMajor = 102 } PerfcalOrder;
+typedef enum PerfcalTranspose {
+  PerfcalNoTrans = 111,
+  PerfcalTrans = 112,
+  PerfcalConjTrans = 113 /* real data: same as PerfcalTrans */
+} PerfcalTranspose;
+
+/* fp32 GEMM; returns 0, or the 1-based position of the first invalid argument. */
+int perfcal_sgemm(PerfcalOrder order, PerfcalTranspose trans_a, PerfcalTranspose trans_b,
+                  int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+/* A and B are bf16 bit patterns (the top 16 bits of an IEEE float32), C and the
+ * accumulation are fp32. Returns as perfcal_sgemm. */
+int perfcal_sbgemm(PerfcalOrder order, PerfcalTranspose trans_a, PerfcalTranspose trans_b,
+                   int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
+                   int64_t lda, const uint16_t* b, int64_t ldb, float beta, float* c,
+                   int64_t ldc);
+
+#ifdef __cplusplus
+} /* extern "C" */
+
+#include <string>
+
+namespace perfcal {
+
+// Blocking and threading of perfcal's BLIS-style CPU GEMM; the tuner's search space.
+// JSON form: {"mr":32,"nr":12,"mc":1088,"kc":240,"nc":8184,"threads":1,
+//             "parallel_loop":"ic","prefetch":0}
+struct CpuGemmConfig {
+  int mr = 0, nr = 0;        // micro-tile (register block); a compiled micro-kernel shape
+  int mc = 0, kc = 0, nc = 0;  // cache blocks: A block mc x kc in L2, B panel kc x nc in L3
+  int threads = 1;
+  std::string parallel_loop = "ic";  // "ic" (rows), "jr" (B micro-panels), "jc" (columns)
+  int prefetch = 0;          // A-panel software prefetch distance in k steps; 0 = off
+};
+
+// The config perfcal_sgemm / perfcal_sbgemm would use (the one selection point; a tuned
+// lookup goes here). `threads` <= 0 means the default thread count.
+CpuGemmConfig gemm_config_for(bool bf16, PerfcalOrder order, PerfcalTranspose trans_a,
+                              PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k,
+                              int threads);
+
+// As perfcal_sgemm / perfcal_sbgemm with an explicit config (tuner, benchmarks). An
+// invalid config returns -1 with the reason in *why (when non-null), C untouched.
+int sgemm(const CpuGemmConfig& config, PerfcalOrder order, PerfcalTranspose trans_a,
+          PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+          int64_t ldc, std::string* why = nullptr);
+int sbgemm(const CpuGemmConfig& config, PerfcalOrder order, PerfcalTranspose trans_a,
+           PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb, float beta,
+           float* c, int64_t ldc, std::string* why = nullptr);
+
+}  // namespace perfcal
+#endif /* __cplusplus */
+
+#endif /* PERFCAL_GEMM_H_ */
