@@ -23,6 +23,19 @@ int main(int argc, char** argv) {
   validate->add_option("FILE", file, "profile JSON")->required();
 
   perfcal::bench::add_subcommands(app);
+  // CLI11 would only say "A subcommand is required"; name the word it did not know.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const auto* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "perfcal: unknown command \"%s\" (commands: %s)\n", argv[1], names.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
