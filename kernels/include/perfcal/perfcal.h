@@ -7,4 +7,6 @@
 #define PERFCAL_VERSION_MINOR 1
 #define PERFCAL_VERSION_PATCH 0
 
+#include <perfcal/gemm.h>
+
 #endif /* PERFCAL_PERFCAL_H_ */
