@@ -1,0 +1,130 @@
+// AVX-512 packing of A and B panels (layouts in ukernel.h) for gemm/cpu/avx512/{f32,bf16}.
+// Packing is O(mk + kn) against O(mnk) compute, yet at 256..512 it was >10% of the time with
+// scalar code, mostly the strided case (rows k-contiguous: A transposed, B not transposed),
+// which needs a transpose. Here that case runs 16x16 in-register transposes (4 shuffle
+// stages); the other case is masked vector copies. bf16 pairs (k, k+1) are one 32-bit unit,
+// so the k-contiguous bf16 case is the same 32-bit transpose over k pairs.
+// Requires AVX512F/BW/VL (file compiled with those flags; used only on such CPUs).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "gemm/ukernel.h"
+
+namespace perfcal::gemm::ukr {
+namespace {
+
+inline __mmask16 first_n(int64_t n) {
+  if (n >= 16) return 0xffff;
+  if (n <= 0) return 0;
+  return static_cast<__mmask16>((1u << n) - 1);
+}
+
+// In: v[r] holds 16 consecutive k of row r. Out: v[k] holds rows 0..15 at that k.
+inline void transpose16(__m512 (&v)[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+  }
+  // u[4g + j], lane L: rows 4g..4g+3 at k = 4L + j
+  for (int g = 0; g < 4; ++g) {
+    u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  // 4x4 transpose of 128-bit lanes across g and L, per j.
+  for (int j = 0; j < 4; ++j) {
+    __m512 x0 = _mm512_shuffle_f32x4(u[j], u[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 x1 = _mm512_shuffle_f32x4(u[j], u[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
+    __m512 x2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 x3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
+    v[0 + j] = _mm512_shuffle_f32x4(x0, x2, _MM_SHUFFLE(2, 0, 2, 0));
+    v[4 + j] = _mm512_shuffle_f32x4(x0, x2, _MM_SHUFFLE(3, 1, 3, 1));
+    v[8 + j] = _mm512_shuffle_f32x4(x1, x3, _MM_SHUFFLE(2, 0, 2, 0));
+    v[12 + j] = _mm512_shuffle_f32x4(x1, x3, _MM_SHUFFLE(3, 1, 3, 1));
+  }
+}
+
+// out[k * width + r] = 32-bit unit (r, k) at x + k * 4 + r * ld_bytes, r < rows, k < kn;
+// zero for rows <= r < width.
+void transpose_pack32(const char* x, int64_t ld_bytes, int64_t rows, int64_t kn, int width,
+                      float* out) {
+  for (int64_t k0 = 0; k0 < kn; k0 += 16) {
+    const int64_t kcount = kn - k0 < 16 ? kn - k0 : 16;
+    const __mmask16 kmask = first_n(kcount);
+    for (int r0 = 0; r0 < width; r0 += 16) {
+      __m512 v[16];
+      for (int r = 0; r < 16; ++r)
+        v[r] = (r0 + r < rows)
+                   ? _mm512_maskz_loadu_ps(kmask, x + (k0 * 4) + (r0 + r) * ld_bytes)
+                   : _mm512_setzero_ps();
+      transpose16(v);
+      const __mmask16 smask = first_n(width - r0);
+      for (int64_t k = 0; k < kcount; ++k)
+        _mm512_mask_storeu_ps(out + (k0 + k) * width + r0, smask, v[k]);
+    }
+  }
+}
+
+void pack_f32(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t kb, int width,
+              void* outv) {
+  const float* x = static_cast<const float*>(xv);
+  float* out = static_cast<float*>(outv);
+  if (!r_contig) {
+    transpose_pack32(reinterpret_cast<const char*>(x), ld * 4, rows, kb, width, out);
+    return;
+  }
+  for (int64_t k = 0; k < kb; ++k) {
+    const float* src = x + k * ld;
+    float* dst = out + k * width;
+    for (int r0 = 0; r0 < width; r0 += 16) {
+      const __m512 v = _mm512_maskz_loadu_ps(first_n(rows - r0), src + r0);
+      _mm512_mask_storeu_ps(dst + r0, first_n(width - r0), v);
+    }
+  }
+}
+
+void pack_bf16(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t kb, int width,
+               void* outv) {
+  const uint16_t* x = static_cast<const uint16_t*>(xv);
+  uint16_t* out = static_cast<uint16_t*>(outv);
+  const int64_t pairs = (kb + 1) / 2;
+  if (!r_contig) {
+    // Unit (r, pair p) = x[2p + r*ld], x[2p + 1 + r*ld]: contiguous 32 bits.
+    const int64_t full = kb / 2;
+    transpose_pack32(reinterpret_cast<const char*>(x), ld * 2, rows, full, width,
+                     reinterpret_cast<float*>(out));
+    if (full != pairs) {  // odd kb: last pair is (x[kb-1], 0)
+      uint16_t* dst = out + full * 2 * width;
+      for (int r = 0; r < width; ++r) {
+        dst[2 * r] = r < rows ? x[(kb - 1) + r * ld] : 0;
+        dst[2 * r + 1] = 0;
+      }
+    }
+    return;
+  }
+  // Rows contiguous: widen k and k+1 to 32-bit lanes and merge them as (lo, hi) halves.
+  for (int64_t p = 0; p < pairs; ++p) {
+    const uint16_t* lo = x + 2 * p * ld;
+    const bool has_hi = 2 * p + 1 < kb;
+    uint16_t* dst = out + p * 2 * width;
+    for (int r0 = 0; r0 < width; r0 += 16) {
+      const __mmask16 m = first_n(rows - r0);
+      __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo + r0));
+      if (has_hi) {
+        const __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo + ld + r0));
+        v = _mm512_or_si512(v, _mm512_slli_epi32(h, 16));
+      }
+      _mm512_mask_storeu_epi32(dst + 2 * r0, first_n(width - r0), v);
+    }
+  }
+}
+
+}  // namespace
+
+const PackFn kAvx512PackF32 = &pack_f32;
+const PackFn kAvx512PackBf16 = &pack_bf16;
+
+}  // namespace perfcal::gemm::ukr

@@ -1,0 +1,149 @@
+// AVX-512 fp32 micro-kernels for the BLIS-style driver (kernels/gemm/blis.cpp).
+//
+// Variants (MR x NR, the tuner picks via CpuGemmConfig.mr/nr; gemm/cpu/avx512/f32 uses them):
+//   32x12 (default), 32x14, 48x8, 64x6, 16x28, 16x14, 32x8
+// Shape of every kernel: MR/16 zmm loads of the packed A column per k step, NR scalar
+// broadcasts of B folded into the FMA as {1to16} memory operands, MR/16 * NR zmm
+// accumulators that stay in registers for the whole k loop (<= 28 of the 32 zmm), so each
+// k step issues MR*NR/16 independent FMAs: enough to cover 2 FMA ports x 4-cycle latency.
+// Requires AVX512F (the file is compiled with -mavx512f; chosen only when cpuid says so).
+#include <immintrin.h>
+
+#include "gemm/ukernel.h"
+
+namespace perfcal::gemm::ukr {
+namespace {
+
+template <int MV, int NR>
+__attribute__((always_inline)) inline void step(__m512 (&acc)[NR][MV], const float* a,
+                                                const float* b) {
+  __m512 av[MV];
+#pragma GCC unroll 8
+  for (int v = 0; v < MV; ++v) av[v] = _mm512_load_ps(a + 16 * v);
+#pragma GCC unroll 32
+  for (int j = 0; j < NR; ++j) {
+    const __m512 bj = _mm512_set1_ps(b[j]);
+#pragma GCC unroll 8
+    for (int v = 0; v < MV; ++v) acc[j][v] = _mm512_fmadd_ps(av[v], bj, acc[j][v]);
+  }
+}
+
+// Rows of vector v that lie inside the tile's m valid rows.
+inline __mmask16 row_mask(int m, int v) {
+  int rows = m - 16 * v;
+  if (rows >= 16) return 0xffff;
+  if (rows <= 0) return 0;
+  return static_cast<__mmask16>((1u << rows) - 1);
+}
+
+template <int MV, int NR>
+void kernel(const Args& args) {
+  constexpr int MR = 16 * MV;
+  const float* __restrict a = static_cast<const float*>(args.a);
+  const float* __restrict b = static_cast<const float*>(args.b);
+  float* c = args.c;
+  const int64_t ldc = args.ldc;
+
+  __m512 acc[NR][MV];
+#pragma GCC unroll 32
+  for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 8
+    for (int v = 0; v < MV; ++v) acc[j][v] = _mm512_setzero_ps();
+
+  // Start pulling the C tile towards L1 now so the update after the k loop does not stall
+  // on it (C is touched once per kc block; it is usually in L2/L3, not L1).
+  for (int j = 0; j < args.n; ++j)
+    for (int v = 0; v < MV; ++v) _mm_prefetch(reinterpret_cast<const char*>(c + j * ldc + 16 * v), _MM_HINT_T0);
+
+  int64_t k = args.kc;
+  if (args.prefetch > 0) {
+    // The A micro-panel streams from L2 (the B micro-panel stays in L1 across the ir loop);
+    // prefetch it `prefetch` k steps ahead, one cache line per zmm consumed.
+    const int64_t pf = int64_t{args.prefetch} * MR;
+    for (; k >= 4; k -= 4) {
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+#pragma GCC unroll 8
+        for (int v = 0; v < MV; ++v)
+          _mm_prefetch(reinterpret_cast<const char*>(a + pf + 16 * v), _MM_HINT_T0);
+        step<MV, NR>(acc, a, b);
+        a += MR;
+        b += NR;
+      }
+    }
+  } else {
+    for (; k >= 4; k -= 4) {
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        step<MV, NR>(acc, a, b);
+        a += MR;
+        b += NR;
+      }
+    }
+  }
+  for (; k > 0; --k) {
+    step<MV, NR>(acc, a, b);
+    a += MR;
+    b += NR;
+  }
+
+  const __m512 valpha = _mm512_set1_ps(args.alpha);
+  const float beta = args.beta;
+  if (args.m == MR && args.n == NR) {
+    // Full tile: unmasked C traffic.
+    if (beta == 0.0f) {
+#pragma GCC unroll 32
+      for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 8
+        for (int v = 0; v < MV; ++v)
+          _mm512_storeu_ps(c + j * ldc + 16 * v, _mm512_mul_ps(acc[j][v], valpha));
+    } else if (beta == 1.0f) {
+#pragma GCC unroll 32
+      for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 8
+        for (int v = 0; v < MV; ++v) {
+          float* p = c + j * ldc + 16 * v;
+          _mm512_storeu_ps(p, _mm512_fmadd_ps(acc[j][v], valpha, _mm512_loadu_ps(p)));
+        }
+    } else {
+      const __m512 vbeta = _mm512_set1_ps(beta);
+#pragma GCC unroll 32
+      for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 8
+        for (int v = 0; v < MV; ++v) {
+          float* p = c + j * ldc + 16 * v;
+          _mm512_storeu_ps(p, _mm512_fmadd_ps(acc[j][v], valpha,
+                                              _mm512_mul_ps(vbeta, _mm512_loadu_ps(p))));
+        }
+    }
+    return;
+  }
+  // Edge tile: rows past m masked off, columns past n skipped; never touches memory
+  // outside the m x n tile.
+  __mmask16 mask[MV];
+  for (int v = 0; v < MV; ++v) mask[v] = row_mask(args.m, v);
+  const __m512 vbeta = _mm512_set1_ps(beta);
+#pragma GCC unroll 32
+  for (int j = 0; j < NR; ++j) {
+    if (j >= args.n) break;
+#pragma GCC unroll 8
+    for (int v = 0; v < MV; ++v) {
+      if (!mask[v]) continue;
+      float* p = c + j * ldc + 16 * v;
+      __m512 r = _mm512_mul_ps(acc[j][v], valpha);
+      if (beta != 0.0f)
+        r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask[v], p), r);
+      _mm512_mask_storeu_ps(p, mask[v], r);
+    }
+  }
+}
+
+}  // namespace
+
+const Desc kAvx512F32[] = {
+    {32, 12, &kernel<2, 12>}, {32, 14, &kernel<2, 14>}, {48, 8, &kernel<3, 8>},
+    {64, 6, &kernel<4, 6>},   {16, 28, &kernel<1, 28>}, {16, 14, &kernel<1, 14>},
+    {32, 8, &kernel<2, 8>},   {0, 0, nullptr},
+};
+
+}  // namespace perfcal::gemm::ukr

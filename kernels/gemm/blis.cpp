@@ -1,0 +1,475 @@
+// The BLIS-style CPU GEMM driver (loops, packing, threading, blocking defaults, config
+// validity) shared by gemm/cpu/{avx512,avx2,portable}/{f32,bf16}. See blis.h for the loop
+// nest and ukernel.h for the packed layouts.
+#include "gemm/blis.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace perfcal {
+
+void to_json(Json& j, const CpuGemmConfig& c) {
+  j = Json{{"mr", c.mr},         {"nr", c.nr},
+           {"mc", c.mc},         {"kc", c.kc},
+           {"nc", c.nc},         {"threads", c.threads},
+           {"parallel_loop", c.parallel_loop}, {"prefetch", c.prefetch}};
+}
+
+void from_json(const Json& j, CpuGemmConfig& c) {
+  j.at("mr").get_to(c.mr);
+  j.at("nr").get_to(c.nr);
+  j.at("mc").get_to(c.mc);
+  j.at("kc").get_to(c.kc);
+  j.at("nc").get_to(c.nc);
+  j.at("threads").get_to(c.threads);
+  j.at("parallel_loop").get_to(c.parallel_loop);
+  j.at("prefetch").get_to(c.prefetch);
+}
+
+}  // namespace perfcal
+
+namespace perfcal::gemm {
+namespace {
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
+std::size_t round64(std::size_t b) { return (b + 63) / 64 * 64; }
+
+// k elements packed together: bf16 panels hold (k, k+1) pairs for vdpbf16ps.
+int k_pack(Dtype d) { return d == Dtype::bf16 ? 2 : 1; }
+
+// Function-local so it is built on first use, after the ISA files' tables are initialised.
+const std::vector<KernelSet>& kernel_sets() {
+  static const std::vector<KernelSet> sets = {
+      {Isa::avx512, Dtype::f32, ukr::kAvx512F32, 32, 12, ukr::kAvx512PackF32},
+      {Isa::avx512, Dtype::bf16, ukr::kAvx512Bf16, 32, 12, ukr::kAvx512PackBf16},
+      {Isa::avx2, Dtype::f32, ukr::kAvx2F32, 16, 6, nullptr},
+      {Isa::portable, Dtype::f32, ukr::kPortableF32, 8, 8, nullptr},
+      {Isa::portable, Dtype::bf16, ukr::kPortableBf16, 8, 8, nullptr},
+  };
+  return sets;
+}
+
+// Effective blocks for one problem: never larger than the (rounded-up) problem, so small
+// problems do not allocate or zero-fill panels sized for 4096^3.
+struct Blocks {
+  int64_t mc, kc, nc;  // kc padded to k_pack
+};
+Blocks blocks_for(const CpuGemmConfig& c, const Problem& p) {
+  const int kp = k_pack(p.dtype);
+  Blocks b;
+  b.mc = std::min<int64_t>(c.mc, round_up(std::max<int64_t>(p.m, 1), c.mr));
+  b.kc = std::min<int64_t>(c.kc, round_up(std::max<int64_t>(p.k, 1), kp));
+  b.nc = std::min<int64_t>(c.nc, round_up(std::max<int64_t>(p.n, 1), c.nr));
+  return b;
+}
+
+// ---- packing ------------------------------------------------------------------------
+// Position of op(X)(row r, k) inside a packed panel of `width` rows (A: width MR, rows = i;
+// B: width NR, rows = j), k-major, bf16 as (k, k+1) pairs.
+template <int KP>
+inline int64_t packed_index(int64_t k, int64_t r, int width) {
+  if constexpr (KP == 1) return k * width + r;
+  return (k >> 1) * 2 * width + 2 * r + (k & 1);
+}
+
+// Packs rows [r0, r0 + rows) x k [k0, k0 + kb) of op(X) into one panel of `width` rows,
+// zero-filling rows past `rows` and the padding k of an odd bf16 block. `x_rk_contig` says
+// whether op(X)(r, k) and op(X)(r+1, k) are adjacent in memory (A not transposed, B
+// transposed); the loop order follows memory so reads stream.
+template <class T, int KP>
+void pack_panel(const T* x, int64_t ld, bool r_contig, int64_t r0, int64_t rows, int64_t k0,
+                int64_t kb, int width, T* out) {
+  const int64_t kbp = round_up(kb, KP);
+  if (rows < width || kbp != kb) std::memset(out, 0, sizeof(T) * kbp * width);
+  if (r_contig) {
+    // element (r, k) at x[r + k * ld]
+    for (int64_t k = 0; k < kb; ++k) {
+      const T* src = x + r0 + (k0 + k) * ld;
+      if constexpr (KP == 1) {
+        T* dst = out + k * width;
+        for (int64_t r = 0; r < rows; ++r) dst[r] = src[r];
+      } else {
+        for (int64_t r = 0; r < rows; ++r) out[packed_index<KP>(k, r, width)] = src[r];
+      }
+    }
+  } else {
+    // element (r, k) at x[k + r * ld]
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* src = x + k0 + (r0 + r) * ld;
+      for (int64_t k = 0; k < kb; ++k) out[packed_index<KP>(k, r, width)] = src[k];
+    }
+  }
+}
+
+// C = beta * C for the cases with no product (k == 0, alpha == 0); beta == 0 writes zeros
+// without reading (reference BLAS semantics).
+void scale_c(const Problem& p, float* c) {
+  for (int64_t j = 0; j < p.n; ++j) {
+    float* col = c + j * p.ldc;
+    if (p.beta == 0.0f)
+      std::fill(col, col + p.m, 0.0f);
+    else if (p.beta != 1.0f)
+      for (int64_t i = 0; i < p.m; ++i) col[i] *= p.beta;
+  }
+}
+
+// Splits [0, total) into `parts` contiguous ranges aligned to `unit`; range `idx`.
+void split_range(int64_t total, int64_t unit, int parts, int idx, int64_t* lo, int64_t* hi) {
+  const int64_t units = ceil_div(total, unit);
+  const int64_t base = units / parts, extra = units % parts;
+  const int64_t u0 = idx * base + std::min<int64_t>(idx, extra);
+  const int64_t u1 = u0 + base + (idx < extra ? 1 : 0);
+  *lo = std::min(total, u0 * unit);
+  *hi = std::min(total, u1 * unit);
+}
+
+enum class Loop { ic, jr, jc };
+Loop parse_loop(const std::string& s) {
+  return s == "jr" ? Loop::jr : s == "jc" ? Loop::jc : Loop::ic;
+}
+
+template <class T, int KP>
+void run_typed(const Problem& p, const T* A, const T* B, float* C, const CpuGemmConfig& cfg,
+               ukr::Fn fn, ukr::PackFn pack, std::byte* ws) {
+  const Blocks bl = blocks_for(cfg, p);
+  const int mr = cfg.mr, nr = cfg.nr;
+  const Loop loop = parse_loop(cfg.parallel_loop);
+  const std::size_t a_bytes = round64(sizeof(T) * bl.mc * bl.kc);
+  const bool a_trans = p.ta == Trans::T, b_trans = p.tb == Trans::T;
+
+  // Work per thread; barriers only where panels are shared, and every thread passes the
+  // same sequence of them.
+  auto body = [&](int tid, int nt) {
+    const bool shared_b = nt > 1 && loop != Loop::jc;
+    const bool shared_a = nt > 1 && loop == Loop::jr;
+    T* ap = reinterpret_cast<T*>(ws + (shared_a ? 0 : a_bytes * tid));
+    T* bp = reinterpret_cast<T*>(ws + a_bytes * nt +
+                                 (loop == Loop::jc ? round64(sizeof(T) * bl.kc * bl.nc) * tid : 0));
+    int64_t n_lo = 0, n_hi = p.n, m_lo = 0, m_hi = p.m;
+    if (nt > 1 && loop == Loop::jc) split_range(p.n, nr, nt, tid, &n_lo, &n_hi);
+    if (nt > 1 && loop == Loop::ic) split_range(p.m, mr, nt, tid, &m_lo, &m_hi);
+
+    ukr::Args args;
+    args.ldc = p.ldc;
+    args.alpha = p.alpha;
+    args.prefetch = cfg.prefetch;
+    for (int64_t jc = n_lo; jc < n_hi; jc += bl.nc) {
+      const int64_t nb = std::min(bl.nc, n_hi - jc);
+      const int64_t n_panels = ceil_div(nb, nr);
+      for (int64_t pc = 0; pc < p.k; pc += bl.kc) {
+        const int64_t kb = std::min(bl.kc, p.k - pc);
+        const int64_t kbp = round_up(kb, KP);
+        args.kc = kbp;
+        // Later k blocks accumulate onto the first block's result.
+        args.beta = pc == 0 ? p.beta : 1.0f;
+
+        // Loop 4 body: pack B[pc:+kb, jc:+nb] into NR-wide panels.
+        for (int64_t q = shared_b ? tid : 0; q < n_panels; q += shared_b ? nt : 1) {
+          const int64_t j0 = jc + q * nr;
+          const int64_t cols = std::min<int64_t>(nr, jc + nb - j0);
+          if (pack)
+            pack(B + (b_trans ? j0 + pc * p.ldb : pc + j0 * p.ldb), p.ldb, b_trans, cols, kb, nr,
+                 bp + q * kbp * nr);
+          else
+            pack_panel<T, KP>(B, p.ldb, b_trans, j0, cols, pc, kb, nr, bp + q * kbp * nr);
+        }
+        if (shared_b) {
+#pragma omp barrier
+        }
+
+        const int64_t ic_lo = shared_a ? 0 : m_lo, ic_hi = shared_a ? p.m : m_hi;
+        for (int64_t ic = ic_lo; ic < ic_hi; ic += bl.mc) {
+          const int64_t mb = std::min(bl.mc, ic_hi - ic);
+          const int64_t m_panels = ceil_div(mb, mr);
+          for (int64_t r = shared_a ? tid : 0; r < m_panels; r += shared_a ? nt : 1) {
+            const int64_t i0 = ic + r * mr;
+            const int64_t rows = std::min<int64_t>(mr, ic + mb - i0);
+            if (pack)
+              pack(A + (a_trans ? pc + i0 * p.lda : i0 + pc * p.lda), p.lda, !a_trans, rows, kb,
+                   mr, ap + r * kbp * mr);
+            else
+              pack_panel<T, KP>(A, p.lda, !a_trans, i0, rows, pc, kb, mr, ap + r * kbp * mr);
+          }
+          int64_t q_lo = 0, q_hi = n_panels;
+          if (shared_a) {
+#pragma omp barrier
+            split_range(n_panels, 1, nt, tid, &q_lo, &q_hi);
+          }
+          // Loops 2 and 1: the B micro-panel is reused from L1 across the ir loop.
+          for (int64_t q = q_lo; q < q_hi; ++q) {
+            const int64_t j0 = jc + q * nr;
+            args.b = bp + q * kbp * nr;
+            args.n = static_cast<int>(std::min<int64_t>(nr, jc + nb - j0));
+            for (int64_t r = 0; r < m_panels; ++r) {
+              const int64_t i0 = ic + r * mr;
+              args.a = ap + r * kbp * mr;
+              args.m = static_cast<int>(std::min<int64_t>(mr, ic + mb - i0));
+              args.c = C + i0 + j0 * p.ldc;
+              fn(args);
+            }
+          }
+          if (shared_a) {
+#pragma omp barrier
+          }
+        }
+        if (shared_b) {
+#pragma omp barrier
+        }
+      }
+    }
+  };
+
+  if (cfg.threads <= 1) {
+    body(0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(cfg.threads)
+  body(omp_get_thread_num(), omp_get_num_threads());
+}
+
+}  // namespace
+
+const KernelSet* kernel_set(Isa isa, Dtype dtype) {
+  for (const auto& ks : kernel_sets())
+    if (ks.isa == isa && ks.dtype == dtype) return &ks;
+  return nullptr;
+}
+
+Status kernel_set_available(const KernelSet& ks) {
+  if (!isa_available(ks.isa))
+    return Status::Unsupported(std::string("this CPU (or PERFCAL_ISA) does not offer ") +
+                               to_string(ks.isa));
+  if (ks.isa == Isa::avx512 && ks.dtype == Dtype::bf16 && !cpu_info().features.avx512_bf16)
+    return Status::Unsupported("this CPU has no AVX512_BF16 (vdpbf16ps)");
+  return Status::Ok();
+}
+
+const KernelSet* best_kernel_set(Dtype dtype) {
+  for (Isa isa : {Isa::avx512, Isa::avx2, Isa::portable}) {
+    const KernelSet* ks = kernel_set(isa, dtype);
+    if (ks && kernel_set_available(*ks).ok()) return ks;
+  }
+  return nullptr;
+}
+
+const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr) {
+  for (const ukr::Desc* d = ks.table; d->fn; ++d)
+    if (d->mr == mr && d->nr == nr) return d;
+  return nullptr;
+}
+
+CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads, int mr,
+                             int nr) {
+  const CpuInfo& ci = cpu_info();
+  const int64_t es = size_of(ks.dtype);
+  const int kp = k_pack(ks.dtype);
+  CpuGemmConfig c;
+  c.mr = mr > 0 ? mr : ks.default_mr;
+  c.nr = nr > 0 ? nr : ks.default_nr;
+  // kc (Low et al.): the B micro-panel (kc x NR) stays in L1 while A micro-panels
+  // (MR x kc) stream through it; size both to ~7/8 of L1, leaving a way for C.
+  const int64_t l1 = static_cast<int64_t>(ci.cache_bytes(1, 32 * 1024));
+  int64_t kc = (l1 * 7 / 8) / ((c.mr + c.nr) * es);
+  kc = std::clamp<int64_t>(kc / 8 * 8, 64, 2048);
+  // mc: the packed A block (mc x kc) lives in L2; use half of it so B micro-panels and C
+  // lines streaming through do not evict it.
+  const int64_t l2 = static_cast<int64_t>(ci.cache_bytes(2, 256 * 1024));
+  int64_t mc = (l2 / 2) / (kc * es);
+  mc = std::max<int64_t>(c.mr, mc / c.mr * c.mr);
+  // nc: the packed B panel (kc x nc) lives in this core's share of L3; half of it, capped
+  // because beyond a few thousand columns it no longer matters and only costs memory.
+  const auto* l3 = [&]() -> const CacheLevel* {
+    for (const auto& cl : ci.caches)
+      if (cl.level == 3) return &cl;
+    return nullptr;
+  }();
+  const int64_t l3_share = l3 ? static_cast<int64_t>(l3->size_bytes) / std::max(1, l3->cores_sharing)
+                              : 4 * l2;
+  int64_t nc = std::min<int64_t>((l3_share / 2) / (kc * es), 8192);
+  nc = std::max<int64_t>(c.nr, nc / c.nr * c.nr);
+  c.kc = static_cast<int>(round_up(kc, kp));
+  c.mc = static_cast<int>(mc);
+  c.nc = static_cast<int>(nc);
+
+  // Threads: below ~4 MFLOP a fork/join and the shared-panel barriers cost more than a
+  // second core gains.
+  if (threads <= 0) threads = 1;
+  const double work = flops(p);
+  if (work < 4.0e6) threads = 1;
+  c.threads = threads;
+  // Parallel loop: rows ("ic", each core packs its own A block into its own L2, B shared)
+  // when every thread gets at least a few micro-panels of rows; otherwise split the B
+  // micro-panels ("jr") for skinny-m shapes such as M = 1..64.
+  c.parallel_loop = (p.m >= int64_t{threads} * c.mr * 4 || p.n < int64_t{threads} * c.nr * 4)
+                        ? "ic" : "jr";
+  c.prefetch = 0;
+  return c;
+}
+
+Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& ks) {
+  PERFCAL_RETURN_IF_ERROR(validate(p));
+  // The packed layout and the micro-kernels are per element type.
+  if (p.dtype != ks.dtype)
+    return Status::Unsupported(std::string("kernels are for ") + to_string(ks.dtype) +
+                               ", problem is " + to_string(p.dtype));
+  // The micro-kernel's instructions must exist on this CPU.
+  PERFCAL_RETURN_IF_ERROR(kernel_set_available(ks));
+  // Register blocks are compiled shapes (accumulators must be compile-time registers).
+  if (!find_kernel(ks, c.mr, c.nr))
+    return Status::Invalid("no " + std::string(to_string(ks.isa)) + " micro-kernel of shape mr=" +
+                           std::to_string(c.mr) + " x nr=" + std::to_string(c.nr));
+  // kc >= 1; bf16 packs k in pairs, so a k block must hold whole pairs; <= 8192 keeps the
+  // B micro-panel (kc x NR) anywhere near L1, beyond which the blocking is meaningless.
+  if (c.kc < 1 || c.kc > 8192) return Status::Invalid("kc must be in [1, 8192]");
+  if (c.kc % k_pack(ks.dtype) != 0) return Status::Invalid("kc must be even for bf16 (k pairs)");
+  // mc, nc whole numbers of micro-panels: only the last block of a dimension has edge tiles,
+  // and threads split blocks on micro-panel boundaries.
+  if (c.mc < c.mr || c.mc % c.mr != 0) return Status::Invalid("mc must be a positive multiple of mr");
+  if (c.nc < c.nr || c.nc % c.nr != 0) return Status::Invalid("nc must be a positive multiple of nr");
+  // A block above 64 MiB cannot be cache-resident anywhere and only wastes memory.
+  if (int64_t{c.mc} * c.kc * size_of(ks.dtype) > (int64_t{64} << 20))
+    return Status::Invalid("mc x kc block exceeds 64 MiB");
+  if (int64_t{c.kc} * c.nc * size_of(ks.dtype) > (int64_t{1} << 30))
+    return Status::Invalid("kc x nc panel exceeds 1 GiB");
+  // At least one thread; 1024 bounds the per-thread workspace.
+  if (c.threads < 1 || c.threads > 1024) return Status::Invalid("threads must be in [1, 1024]");
+  // The loops the driver knows how to split.
+  if (c.parallel_loop != "ic" && c.parallel_loop != "jr" && c.parallel_loop != "jc")
+    return Status::Invalid("parallel_loop must be \"ic\", \"jr\" or \"jc\"");
+  // A prefetch beyond the panel is wasted; 0 disables it.
+  if (c.prefetch < 0 || c.prefetch > 256) return Status::Invalid("prefetch must be in [0, 256]");
+  return Status::Ok();
+}
+
+SearchSpace search_space(const Problem& p, const KernelSet& ks) {
+  SearchSpace s;
+  ParamSpace mr{"mr", {}}, nr{"nr", {}};
+  for (const ukr::Desc* d = ks.table; d->fn; ++d) {
+    if (std::find(mr.values.begin(), mr.values.end(), Json(d->mr)) == mr.values.end())
+      mr.values.push_back(d->mr);
+    if (std::find(nr.values.begin(), nr.values.end(), Json(d->nr)) == nr.values.end())
+      nr.values.push_back(d->nr);
+  }
+  s.push_back(mr);
+  s.push_back(nr);
+  s.push_back({"mc", {192, 384, 768, 1152, 1536, 2304}});  // multiples of 16/32/48/64/96
+  s.push_back({"kc", {128, 192, 256, 320, 384, 512}});
+  s.push_back({"nc", {1344, 2688, 4032, 8064}});  // multiples of 6/8/12/14/28
+  ParamSpace th{"threads", {}};
+  for (int t = 1; t <= std::max(1, cpu_info().cores); t *= 2) th.values.push_back(t);
+  if (cpu_info().cores > 1 && (cpu_info().cores & (cpu_info().cores - 1)))
+    th.values.push_back(cpu_info().cores);
+  s.push_back(th);
+  s.push_back({"parallel_loop", {"ic", "jr", "jc"}});
+  s.push_back({"prefetch", {0, 4, 8, 16}});
+  (void)p;
+  return s;
+}
+
+std::size_t Workspace::bytes_for(const CpuGemmConfig& c, const Problem& p) {
+  const Blocks bl = blocks_for(c, p);
+  const std::size_t es = size_of(p.dtype);
+  const std::size_t t = std::max(1, c.threads);
+  const std::size_t a = round64(es * bl.mc * bl.kc), b = round64(es * bl.kc * bl.nc);
+  return a * t + b * (c.parallel_loop == "jc" ? t : 1);
+}
+
+Status Workspace::reserve(std::size_t bytes) {
+  if (buf_.size() >= bytes) return Status::Ok();
+  if (!buf_.reset(bytes)) return Status::OutOfMemory("cannot allocate GEMM packing buffers");
+  return Status::Ok();
+}
+
+Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const KernelSet& ks,
+           Workspace* ws) {
+  if (p.m == 0 || p.n == 0) return Status::Ok();
+  if (p.k == 0 || p.alpha == 0.0f) {
+    scale_c(p, ops.c);
+    return Status::Ok();
+  }
+  const ukr::Desc* d = find_kernel(ks, c.mr, c.nr);
+  if (!d) return Status::Invalid("no micro-kernel for this mr x nr");
+  PERFCAL_RETURN_IF_ERROR(ws->reserve(Workspace::bytes_for(c, p)));
+  if (p.dtype == Dtype::bf16)
+    run_typed<uint16_t, 2>(p, static_cast<const uint16_t*>(ops.a),
+                           static_cast<const uint16_t*>(ops.b), ops.c, c, d->fn, ks.pack,
+                           ws->data());
+  else
+    run_typed<float, 1>(p, static_cast<const float*>(ops.a), static_cast<const float*>(ops.b),
+                        ops.c, c, d->fn, ks.pack, ws->data());
+  return Status::Ok();
+}
+
+// ---- registry entry -------------------------------------------------------------------
+
+namespace {
+class BlisPlan : public Variant::Plan {
+ public:
+  BlisPlan(const Problem& p, const CpuGemmConfig& c, const KernelSet& ks)
+      : p_(p), c_(c), ks_(ks) {}
+  Status init() { return ws_.reserve(Workspace::bytes_for(c_, p_)); }
+  Status run(const Operands& ops) override { return gemm::run(p_, ops, c_, ks_, &ws_); }
+  std::size_t workspace_bytes() const override { return ws_.size(); }
+
+ private:
+  Problem p_;
+  CpuGemmConfig c_;
+  const KernelSet& ks_;
+  Workspace ws_;
+};
+}  // namespace
+
+Status BlisVariant::available() const {
+  const KernelSet* ks = kernel_set(isa_, dtype_);
+  if (!ks) return Status::Unsupported("no kernels compiled for this ISA and dtype");
+  return kernel_set_available(*ks);
+}
+
+Json BlisVariant::default_config(const Problem& p) const {
+  const KernelSet* ks = kernel_set(isa_, dtype_);
+  return Json(gemm::default_config(p, *ks, cpu_info().cores));
+}
+
+SearchSpace BlisVariant::search_space(const Problem& p) const {
+  return gemm::search_space(p, *kernel_set(isa_, dtype_));
+}
+
+Status BlisVariant::parse(const Json& config, const Problem& p, CpuGemmConfig* out) const {
+  if (!config.is_object()) return Status::Invalid("config must be a JSON object");
+  // Blocks follow the register block when only mr/nr are given.
+  auto get = [&](const char* key) {
+    return config.contains(key) && config[key].is_number_integer() ? config[key].get<int>() : 0;
+  };
+  Json merged = Json(gemm::default_config(p, *kernel_set(isa_, dtype_), cpu_info().cores,
+                                          get("mr"), get("nr")));
+  for (auto it = config.begin(); it != config.end(); ++it) {
+    if (!merged.contains(it.key())) return Status::Invalid("unknown config field \"" + it.key() + "\"");
+    merged[it.key()] = it.value();
+  }
+  return parse_config(merged, out);
+}
+
+Status BlisVariant::can_implement(const Json& config, const Problem& p) const {
+  CpuGemmConfig c;
+  PERFCAL_RETURN_IF_ERROR(parse(config, p, &c));
+  return gemm::can_implement(c, p, *kernel_set(isa_, dtype_));
+}
+
+Status BlisVariant::make_plan(const Problem& p, const Json& config,
+                              std::unique_ptr<Plan>* out) const {
+  CpuGemmConfig c;
+  PERFCAL_RETURN_IF_ERROR(parse(config, p, &c));
+  const KernelSet* ks = kernel_set(isa_, dtype_);
+  PERFCAL_RETURN_IF_ERROR(gemm::can_implement(c, p, *ks));
+  auto plan = std::make_unique<BlisPlan>(p, c, *ks);
+  PERFCAL_RETURN_IF_ERROR(plan->init());
+  *out = std::move(plan);
+  return Status::Ok();
+}
+
+}  // namespace perfcal::gemm

@@ -1,0 +1,59 @@
+// Micro-kernel interface between the BLIS-style driver (blis.cpp) and the ISA files
+// (avx512/, avx2/, portable_ukernel.cpp).
+//
+// Deliberately plain data only: the ISA files are compiled with -mavx512f/-mavx2 and must
+// not instantiate any inline library code (std::vector, nlohmann) that the linker could
+// later pick for the whole library and run on a CPU without those instructions. They
+// export constant tables of {MR, NR, function}; the variants (generic code) pick from them.
+//
+// One call computes one MR x NR tile of C from packed panels (layout drawn in gemm.h):
+//
+//   a: MR x kc panel, k-major          f32: a[k * MR + i]
+//                                      bf16: pairs of k, a[(k/2) * 2MR + 2i + (k&1)]
+//   b: kc x NR panel, k-major          f32: b[k * NR + j]
+//                                      bf16: b[(k/2) * 2NR + 2j + (k&1)]
+//   C tile (m x n valid of MR x NR):   c[i + j * ldc] = alpha * (a^T b)[i,j] + beta * c[i,j]
+//
+// Rows >= m and columns >= n of the packed panels are zero; the kernel computes the full
+// tile in registers and masks only its loads/stores of C (edge tiles live in the kernel).
+// beta == 0 never reads C. bf16 panels are padded to an even kc with zeros.
+#pragma once
+#include <cstdint>
+
+namespace perfcal::gemm::ukr {
+
+struct Args {
+  int64_t kc;         // k extent of the panels (bf16: even, zero padded)
+  const void* a;      // packed A micro-panel, 64-byte aligned
+  const void* b;      // packed B micro-panel, 64-byte aligned
+  float* c;           // top-left of the C tile
+  int64_t ldc;
+  int m, n;           // valid rows / columns of this tile (1..MR, 1..NR)
+  float alpha, beta;  // beta == 0: C is written, never read
+  int prefetch;       // prefetch the A panel this many k steps ahead (0: off)
+};
+
+using Fn = void (*)(const Args&);
+
+struct Desc {
+  int mr, nr;
+  Fn fn;
+};
+
+// Packs one panel: element (r, k) of op(X), r < rows, k < kb, with x pointing at (0, 0) of
+// the panel and stored at x[r + k * ld] (r_contig) or x[k + r * ld]; writes the full
+// `width` x round_up(kb, k_pack) panel in the layout above, zeros past `rows` and in the
+// padding k. A null PackFn means the driver's portable packing.
+using PackFn = void (*)(const void* x, int64_t ld, bool r_contig, int64_t rows, int64_t kb,
+                        int width, void* out);
+extern const PackFn kAvx512PackF32;
+extern const PackFn kAvx512PackBf16;
+
+// Tables exported by the ISA files; terminated by an entry with fn == nullptr.
+extern const Desc kAvx512F32[];
+extern const Desc kAvx512Bf16[];
+extern const Desc kAvx2F32[];
+extern const Desc kPortableF32[];
+extern const Desc kPortableBf16[];
+
+}  // namespace perfcal::gemm::ukr
