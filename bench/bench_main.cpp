@@ -5,6 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -59,6 +63,85 @@ std::string fingerprint(const profile::Json& host, const profile::Json& devices,
   return f.dump();
 }
 
+// Polls the running benchmark; past the limit it calls `fire` once (from its own thread).
+class Watchdog {
+ public:
+  template <class Fire>
+  Watchdog(double limit_s, Fire fire)
+      : thread_([this, limit_s, fire] {
+          std::unique_lock<std::mutex> lock(mu_);
+          while (!cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; })) {
+            const std::string* name = running().name.load();
+            if (!name) continue;
+            auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch()).count();
+            double secs = double(now - running().start_ns.load()) * 1e-9;
+            if (secs > limit_s) fire(*name, secs);
+          }
+        }) {}
+  void stop() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  ~Watchdog() { stop(); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// A benchmark call ran past the limit. Its thread cannot be stopped safely, so: record the
+// timeout in the profile (written atomically, still partial), then replace this process
+// with a resumed run, which skips everything measured so far and the hung benchmark.
+[[noreturn]] void on_timeout(const std::string& program, Session& session, profile::Profile& prof,
+                             ProfileReporter& reporter, const std::string& out,
+                             std::vector<std::string> args, const std::string& hung, double secs) {
+  Record* r = session.find(hung);
+  profile::Measurement m;
+  m.name = r ? r->name : hung;
+  m.device = r ? r->device : "cpu:0";
+  m.dtype = r ? r->dtype : "none";
+  m.threads = r ? r->threads : 1;
+  if (r) {
+    m.problem = r->problem;
+    m.config = r->config;
+  }
+  m.outcome = "timeout";
+  m.error = "one call ran " + std::to_string(static_cast<int>(secs)) + " s, past the time limit";
+  m.extra["benchmark"] = hung;
+  prof.measurements.push_back(m);
+  std::string err = reporter.flush();
+  std::fprintf(stderr, "%s: %s timed out after %.0f s; recorded, resuming after it\n", program.c_str(),
+               hung.c_str(), secs);
+  std::fflush(nullptr);
+  if (!err.empty()) {
+    std::fprintf(stderr, "%s: cannot write profile: %s\n", program.c_str(), err.c_str());
+    std::_Exit(1);
+  }
+  // Drop an earlier --resume/--out pair, then resume from the profile just written.
+  std::vector<std::string> next;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--resume" || a == "--out") { ++i; continue; }
+    if (a.rfind("--resume=", 0) == 0 || a.rfind("--out=", 0) == 0) continue;
+    next.push_back(a);
+  }
+  next.push_back("--resume");
+  next.push_back(out);
+  std::vector<char*> cargs;
+  for (auto& a : next) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  execv("/proc/self/exe", cargs.data());
+  std::fprintf(stderr, "%s: cannot restart after a timeout\n", program.c_str());
+  std::_Exit(1);
+}
+
 }  // namespace
 
 int bench_main(int argc, char** argv, const std::string& program, const std::string& only_family) {
@@ -71,6 +154,11 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
   app.add_option("--filter", filter, "regex on benchmark names (Google Benchmark filter)");
   app.add_option("--threads", threads_s, "comma list of thread counts (default 1 and all cores)");
   app.add_option("--resume", resume, "profile of an interrupted run: skip what it already measured");
+  double time_limit = 0;
+  app.add_option("--time-limit", time_limit,
+                 "seconds one benchmark call may take before it is recorded as a timeout and the "
+                 "run restarts after it (default 600, --quick 120)")
+      ->check(CLI::Range(1.0, 86400.0));
   app.add_option("--repetitions", opts.repetitions, "repetitions per benchmark")->check(CLI::Range(1, 1000));
   app.add_option("--min-time", opts.min_time, "seconds per repetition")->check(CLI::Range(0.0, 60.0));
   app.allow_extras();
@@ -91,6 +179,7 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
     if (app.count("--repetitions") == 0) opts.repetitions = 3;
     if (app.count("--min-time") == 0) opts.min_time = 0.02;
   }
+  if (time_limit == 0) time_limit = opts.quick ? 120 : 600;
 
   const CpuInfo& cpu = cpu_info();
   if (threads_s.empty()) {
@@ -153,8 +242,10 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
     prof.created = old->created;
     prof.measurements = old->measurements;
     prof.tuned = old->tuned;
+    // Passed results are kept; so are timeouts, or a hang would be retried forever.
     for (const auto& m : old->measurements)
-      if (m.outcome == "passed") already.insert(m.extra.value("benchmark", std::string()));
+      if (m.outcome == "passed" || m.outcome == "timeout")
+        already.insert(m.extra.value("benchmark", std::string()));
     if (out.empty()) out = resume;
   }
   if (out.empty()) out = default_out();
@@ -208,7 +299,12 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
   ProfileReporter reporter(&session, &prof, out, total);
   std::string err = reporter.flush();
   if (!err.empty()) return fail(program, "cannot write profile: " + err);
+  std::vector<std::string> argv_copy(argv, argv + argc);
+  Watchdog dog(time_limit, [&](const std::string& hung, double secs) {
+    on_timeout(program, session, prof, reporter, out, argv_copy, hung, secs);
+  });
   benchmark::RunSpecifiedBenchmarks(&reporter);
+  dog.stop();
   benchmark::Shutdown();
 
   int sig = g_signal.load();

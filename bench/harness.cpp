@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <chrono>
 #include <cmath>
 #include <random>
 
@@ -35,7 +36,8 @@ benchmark::internal::Benchmark* Session::add(Record rec, Body body, const std::s
   Record* r = owned.get();
   records_[name] = std::move(owned);
   order_.push_back(name);
-  auto* b = benchmark::RegisterBenchmark(name.c_str(), [r, body](benchmark::State& st) {
+  const std::string* key = &records_.find(name)->first;  // map keys never move
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), [r, body, key](benchmark::State& st) {
     // Already measured by a resumed run, or a signal asked us to stop: return at once; the
     // reporter drops "interrupted" records.
     if (r->outcome == "interrupted" || interrupted()) {
@@ -43,7 +45,12 @@ benchmark::internal::Benchmark* Session::add(Record rec, Body body, const std::s
       st.SkipWithError("interrupted");
       return;
     }
+    running().start_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count());
+    running().name.store(key);
     body(st, *r);
+    running().name.store(nullptr);
   });
   b->Repetitions(opts_.repetitions)->MinTime(opts_.min_time)->Unit(benchmark::kMicrosecond);
   if (r->manual_time) b->UseManualTime();
@@ -86,6 +93,11 @@ void fill_uniform_bf16(uint16_t* x, std::size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (std::size_t i = 0; i < n; ++i) x[i] = float_to_bf16(dist(rng));
+}
+
+Running& running() {
+  static Running r;
+  return r;
 }
 
 std::vector<Family>& families() {

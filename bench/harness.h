@@ -19,6 +19,7 @@
 #include <benchmark/benchmark.h>
 
 #include <functional>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -115,6 +116,14 @@ struct FamilyRegistrar {
 
 // The whole benchmark program (flags, discovery, registration, run, profile, summary);
 // `only_family` empty runs every family. Returns the process exit code.
+// The benchmark body running now (its name) and when it started, for the watchdog that
+// turns a hang into a recorded timeout. Null between bodies.
+struct Running {
+  std::atomic<const std::string*> name{nullptr};
+  std::atomic<int64_t> start_ns{0};
+};
+Running& running();
+
 // True once SIGINT/SIGTERM arrived during bench_main: bodies stop, the profile is partial.
 bool interrupted();
 
