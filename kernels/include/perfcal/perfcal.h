@@ -9,4 +9,6 @@
 
 #include <perfcal/gemm.h>
 
+#include <perfcal/attention.h>
+
 #endif /* PERFCAL_PERFCAL_H_ */

@@ -1,0 +1,231 @@
+// perfcal's fused attention variants (the kernels are in flash_impl.h and the ISA folders):
+//
+//   attention/cpu/flash/fwd/f32    attention/cpu/flash/fwd/bf16
+//   attention/cpu/flash/bwd/f32    attention/cpu/flash/bwd/bf16
+//
+// One variant per (pass, dtype); each picks its ISA tier at plan time (AVX-512, then AVX2,
+// then portable; PERFCAL_ISA=avx2|portable lowers it). Config: FlashConfig {br, bc, threads}.
+// Run one through the bench: bench_attention --benchmark_filter=attention/cpu/flash/fwd/f32
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "attention/attention.h"
+#include "attention/flash_impl.h"
+#include "attention/flash_kernels.h"
+#include "core/aligned_buffer.h"
+#include "core/cpu_info.h"
+
+namespace perfcal::attention {
+
+void to_json(Json& j, const FlashConfig& c) {
+  j = Json{{"br", c.br}, {"bc", c.bc}, {"threads", c.threads}};
+}
+void from_json(const Json& j, FlashConfig& c) {
+  FlashConfig d;
+  c.br = j.value("br", d.br);
+  c.bc = j.value("bc", d.bc);
+  c.threads = j.value("threads", d.threads);
+}
+
+namespace detail {
+
+FlashScratch flash_scratch(const Problem& p, int br, int bc, int threads) {
+  return flash_scratch_impl(p, br, bc, threads);
+}
+
+namespace {
+const RowOps& row_ops() {
+  switch (best_isa()) {
+    case Isa::avx512:
+      return row_ops_avx512();
+    case Isa::avx2:
+      return row_ops_avx2();
+    default:
+      return row_ops_portable();
+  }
+}
+}  // namespace
+
+void softmax_rows(float* S, int64_t rows, int64_t ld, int64_t width, const int64_t* n_valid,
+                  float scale, float* lse, int threads) {
+  const RowOps& ops = row_ops();
+  const float s2 = scale * kLog2e;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = S + r * ld;
+    const int64_t n = n_valid ? n_valid[r] : width;
+    std::fill(row + n, row + width, 0.0f);
+    if (n == 0) {
+      lse[r] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    const float mx = ops.max_scaled(row, n, s2);
+    const float sum = ops.exp2_row(row, n, s2, mx);
+    ops.scale(row, n, 1.0f / sum);
+    lse[r] = (mx + std::log2(sum)) * kLn2;
+  }
+}
+
+void probs_from_lse_rows(float* S, int64_t rows, int64_t ld, int64_t width, const int64_t* n_valid,
+                         float scale, const float* lse, int threads) {
+  const RowOps& ops = row_ops();
+  const float s2 = scale * kLog2e;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = S + r * ld;
+    const int64_t n = n_valid ? n_valid[r] : width;
+    std::fill(row + n, row + width, 0.0f);
+    if (n > 0) ops.exp2_row(row, n, s2, lse[r] * kLog2e);
+  }
+}
+
+void ds_rows(const float* P, float* dP, int64_t rows, int64_t ld, int64_t width, const float* Drow,
+             float scale, int threads) {
+  const RowOps& ops = row_ops();
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<float> d(width);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      std::fill(d.begin(), d.end(), Drow[r]);
+      ops.ds_row(P + r * ld, dP + r * ld, d.data(), width, scale);
+    }
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+class FlashVariant final : public Variant {
+ public:
+  FlashVariant(Pass pass, Dtype dtype) : pass_(pass) {
+    info_.name = std::string("attention/cpu/flash/") + to_string(pass) + "/" + to_string(dtype);
+    info_.backend = "cpu";
+    info_.dtype = dtype;
+    info_.baseline = false;
+    info_.description =
+        std::string("fused FlashAttention-2 style ") +
+        (pass == Pass::fwd ? "forward (online softmax)" : "backward (P recomputed from LSE)") +
+        ", AVX-512/AVX2/portable, OpenMP";
+  }
+  const VariantInfo& info() const override { return info_; }
+
+  Json default_config(const Problem& p) const override {
+    FlashConfig c;
+    // 64 x 64 tiles: S (16 KiB) plus a 64-row K or V tile of head_dim 128 (32 KiB) sit in a
+    // 48 KiB L1 alongside the micro-kernel's stream; the tuner may prefer larger Br.
+    c.br = 64;
+    c.bc = 64;
+    c.threads = std::max(1, cpu_info().cores);
+    (void)p;
+    return c;
+  }
+
+  SearchSpace search_space(const Problem&) const override {
+    return {{"br", {16, 32, 64, 96, 128, 192, 256}},
+            {"bc", {16, 32, 64, 96, 128, 192, 256}},
+            {"threads", {1, std::max(1, cpu_info().cores)}}};
+  }
+
+  Status can_implement(const Json& config, const Problem& p) const override {
+    PERFCAL_RETURN_IF_ERROR(validate(p));
+    if (p.pass != pass_) return Status::Unsupported(name() + " runs the other pass");
+    if (p.dtype != info_.dtype)
+      return Status::Unsupported(name() + " needs dtype " + to_string(info_.dtype));
+    FlashConfig c;
+    PERFCAL_RETURN_IF_ERROR(parse_config(config, &c));
+    // Threads: OpenMP team size; more than 1024 is certainly a typo.
+    if (c.threads < 1 || c.threads > 1024) return Status::Invalid("threads must be in [1, 1024]");
+    // Tiles are multiples of 16: the transposed K / Q tiles are 16-lane vectors wide, and
+    // bf16 k-pairs need even tiles; 512 bounds the per-thread scratch.
+    for (auto [n, v] : {std::pair{"br", c.br}, {"bc", c.bc}})
+      if (v < 16 || v > 512 || v % 16 != 0)
+        return Status::Invalid(std::string(n) + " must be a multiple of 16 in [16, 512]");
+    // The tiles one thread reuses must fit its L2: forward re-reads the K and V tiles once
+    // per 6-row register block of the Br query rows, backward re-reads the K/V tile and its
+    // dK/dV accumulators once per query tile. Spilling them to L3 would make the kernel
+    // bandwidth-bound.
+    const int64_t Dp = detail::round_up(p.head_dim, 16);
+    const int64_t tile_floats = pass_ == Pass::fwd
+                                    ? 2 * c.br * Dp + 2 * c.bc * Dp + 2 * c.br * c.bc
+                                    : 5 * c.bc * Dp + 4 * c.bc * c.br + 4 * c.br * Dp;
+    const std::size_t l2 = cpu_info().cache_bytes(2, std::size_t{1} << 20);
+    if (std::size_t(tile_floats) * 4 > l2)
+      return Status::Unsupported("tiles (" + std::to_string(tile_floats * 4) +
+                                 " bytes) do not fit the " + std::to_string(l2) +
+                                 "-byte L2; lower br/bc");
+    // The workspace must be allocatable: refuse beyond 2^46 bytes instead of overflowing.
+    const double ws = 4.0 * double(Dp + 2) * 2.0 *
+                          double(std::max(p.seq_q, p.seq_kv) + std::max(c.br, c.bc)) * 4 +
+                      4.0 * c.threads * double(p.seq_q + c.br) * Dp;
+    if (ws > std::ldexp(1.0, 46)) return Status::OutOfMemory("workspace would exceed 64 TiB");
+    return Status::Ok();
+  }
+
+  Status make_plan(const Problem& p, const Json& config,
+                   std::unique_ptr<Plan>* out) const override {
+    PERFCAL_RETURN_IF_ERROR(can_implement(config, p));
+    FlashConfig c;
+    PERFCAL_RETURN_IF_ERROR(parse_config(config, &c));
+    auto plan = std::make_unique<FlashPlan>();
+    plan->p = p;
+    plan->c = c;
+    plan->scratch = detail::flash_scratch(p, c.br, c.bc, c.threads);
+    if (!plan->buf.reset(std::size_t(plan->scratch.total_floats())))
+      return Status::OutOfMemory("cannot allocate " +
+                                 std::to_string(plan->scratch.total_floats() * 4) +
+                                 " bytes of attention workspace");
+    const Isa isa = best_isa();
+    plan->fn = pass_ == Pass::fwd ? (isa == Isa::avx512 ? &detail::flash_forward_avx512
+                                     : isa == Isa::avx2 ? &detail::flash_forward_avx2
+                                                        : &detail::flash_forward_portable)
+                                  : (isa == Isa::avx512 ? &detail::flash_backward_avx512
+                                     : isa == Isa::avx2 ? &detail::flash_backward_avx2
+                                                        : &detail::flash_backward_portable);
+    *out = std::move(plan);
+    return Status::Ok();
+  }
+
+ private:
+  struct FlashPlan final : Plan {
+    Problem p;
+    FlashConfig c;
+    detail::FlashScratch scratch;
+    AlignedBuffer<float> buf;
+    Status (*fn)(const detail::FlashArgs&) = nullptr;
+
+    Status run(const Operands& ops) override {
+      if (!ops.q || !ops.k || !ops.v || !ops.o || !ops.lse)
+        return Status::Invalid("q, k, v, o and lse must be non-null");
+      if (p.pass == Pass::bwd && (!ops.d_o || !ops.dq || !ops.dk || !ops.dv))
+        return Status::Invalid("backward needs d_o, dq, dk and dv");
+      detail::FlashArgs a;
+      a.p = &p;
+      a.ops = &ops;
+      a.br = c.br;
+      a.bc = c.bc;
+      a.threads = c.threads;
+      a.shared = buf.data();
+      a.per_thread = buf.data() + scratch.shared_floats;
+      a.per_thread_floats = scratch.per_thread_floats;
+      return fn(a);
+    }
+    std::size_t workspace_bytes() const override { return buf.size() * sizeof(float); }
+  };
+
+  Pass pass_;
+  VariantInfo info_;
+};
+
+const Registrar kFwdF32{std::make_unique<FlashVariant>(Pass::fwd, Dtype::f32)};
+const Registrar kFwdBf16{std::make_unique<FlashVariant>(Pass::fwd, Dtype::bf16)};
+const Registrar kBwdF32{std::make_unique<FlashVariant>(Pass::bwd, Dtype::f32)};
+const Registrar kBwdBf16{std::make_unique<FlashVariant>(Pass::bwd, Dtype::bf16)};
+
+}  // namespace
+}  // namespace perfcal::attention
