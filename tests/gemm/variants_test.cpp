@@ -1,0 +1,331 @@
+// Every GEMM variant in the registry (perfcal's and the baselines) against the float64
+// reference: every transpose, every M, N, K from 1 to 2x the largest micro-tile dimension,
+// blocks crossed with small and default configs, primes, padded leading dimensions,
+// misaligned pointers, alpha/beta in {0, 1, -1.5}, beta = 0 with NaN in C, exact
+// small-integer sums, threads. Plus the tester's own test: a variant that drops the last k
+// term must be rejected by the same checker. Tolerances: gemm_testing.h.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "gemm/blis.h"
+#include "gemm/gemm_testing.h"
+
+namespace perfcal::gemm {
+namespace {
+
+using testing::Layout;
+using testing::run_and_check;
+
+const Trans kTrans[2] = {Trans::N, Trans::T};
+
+std::vector<std::string> variant_names() {
+  std::vector<std::string> v;
+  for (const auto& x : Registry::instance().all()) v.push_back(x->name());
+  return v;
+}
+
+std::string param_name(const ::testing::TestParamInfo<std::string>& i) {
+  std::string s = i.param;
+  std::replace(s.begin(), s.end(), '/', '_');
+  return s;
+}
+
+class EveryVariant : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    v_ = Registry::instance().find(GetParam());
+    ASSERT_NE(v_, nullptr);
+    if (Status s = v_->available(); !s.ok()) GTEST_SKIP() << s.message();
+  }
+  Problem problem(int64_t m, int64_t n, int64_t k, Trans ta = Trans::N, Trans tb = Trans::N,
+                  float alpha = 1.0f, float beta = 0.0f) const {
+    Problem p = Problem::dense(v_->info().dtype, m, n, k, ta, tb);
+    p.alpha = alpha;
+    p.beta = beta;
+    return p;
+  }
+  // Largest micro-tile dimension any config of this variant can choose (64 for baselines,
+  // whose tiles are unknown: enough to cross a typical AVX-512 register block twice).
+  int64_t largest_tile() const {
+    int64_t t = 32;
+    for (const auto& ps : v_->search_space(problem(64, 64, 64)))
+      if (ps.name == "mr" || ps.name == "nr")
+        for (const auto& x : ps.values) t = std::max<int64_t>(t, x.get<int64_t>());
+    return t;
+  }
+  void expect_ok(const Problem& p, const Json& config = Json::object(), Layout l = {},
+                 uint64_t seed = 1) {
+    const Json c = config.empty() ? v_->default_config(p) : config;
+    auto r = run_and_check(*v_, p, c, l, seed);
+    EXPECT_TRUE(r.ok) << r.detail;
+  }
+  const Variant* v_ = nullptr;
+};
+
+TEST_P(EveryVariant, EveryDimensionUpToTwiceTheLargestTile) {
+  const int64_t top = 2 * largest_tile();
+  for (Trans ta : kTrans)
+    for (Trans tb : kTrans)
+      for (int64_t d = 1; d <= top; ++d) {
+        expect_ok(problem(d, 13, 17, ta, tb), {}, {}, d);
+        expect_ok(problem(19, d, 11, ta, tb), {}, {}, d + 1000);
+        expect_ok(problem(21, 15, d, ta, tb), {}, {}, d + 2000);
+        if (HasFailure()) return;  // one clear failure, not thousands
+      }
+}
+
+TEST_P(EveryVariant, AlphaBetaPaddedMisaligned) {
+  for (float alpha : {0.0f, 1.0f, -1.5f})
+    for (float beta : {0.0f, 1.0f, -1.5f})
+      for (Trans ta : kTrans)
+        for (Trans tb : kTrans) {
+          Layout l;
+          l.pad = 3;
+          l.offset = 1;  // every operand starts one element past a 64-byte boundary
+          expect_ok(problem(37, 29, 41, ta, tb, alpha, beta), {}, l);
+        }
+}
+
+TEST_P(EveryVariant, BetaZeroOverwritesNaN) {
+  Layout l;
+  l.nan_c = true;
+  for (Trans ta : kTrans)
+    for (Trans tb : kTrans) {
+      expect_ok(problem(45, 33, 70, ta, tb, 1.0f, 0.0f), {}, l);
+      expect_ok(problem(45, 33, 70, ta, tb, 0.0f, 0.0f), {}, l);  // alpha = 0: zeros
+      expect_ok(problem(45, 33, 0, ta, tb, 1.0f, 0.0f), {}, l);   // k = 0: zeros
+    }
+}
+
+TEST_P(EveryVariant, EmptyAndDegenerate) {
+  expect_ok(problem(0, 5, 7));
+  expect_ok(problem(5, 0, 7));
+  expect_ok(problem(5, 7, 0, Trans::N, Trans::N, 1.0f, -1.5f));  // k = 0: C = beta C
+  expect_ok(problem(1, 1, 1));
+  expect_ok(problem(1, 1, 1000));
+}
+
+TEST_P(EveryVariant, Primes) {
+  const int64_t sizes[][3] = {{97, 89, 101}, {131, 7, 257}, {3, 211, 5}, {251, 2, 127}};
+  for (auto& s : sizes)
+    for (Trans ta : kTrans)
+      for (Trans tb : kTrans) expect_ok(problem(s[0], s[1], s[2], ta, tb, -1.5f, 1.0f), {}, {.pad = 1});
+}
+
+TEST_P(EveryVariant, ExactSmallIntegers) {
+  // |a|, |b| <= 2 and K = 300: every partial sum is an integer below 2^24, exact in fp32.
+  Layout l;
+  l.integers = true;
+  for (Trans ta : kTrans)
+    for (Trans tb : kTrans) {
+      expect_ok(problem(65, 33, 300, ta, tb, 1.0f, 0.0f), {}, l);
+      expect_ok(problem(70, 31, 300, ta, tb, -1.5f, 1.0f), {}, l);
+    }
+}
+
+TEST_P(EveryVariant, PastTheDefaultCacheBlocks) {
+  // Crosses the default kc and mc blocks (read from the variant's own default config), so
+  // accumulation across k blocks and the ic loop's block edges run.
+  Json d = v_->default_config(problem(2000, 64, 2000));
+  const int64_t kc = d.value("kc", 256), mc = d.value("mc", 256);
+  for (Trans ta : kTrans)
+    for (Trans tb : kTrans)
+      expect_ok(problem(mc + 37, 29, kc + 7, ta, tb, 1.0f, -1.5f), {}, {.pad = 2}, 7);
+}
+
+TEST_P(EveryVariant, Threads) {
+  Json base = v_->default_config(problem(200, 150, 100));
+  std::vector<Json> configs;
+  if (base.contains("parallel_loop")) {
+    for (const char* loop : {"ic", "jr", "jc"}) {
+      Json c = base;
+      c["threads"] = 2;
+      c["parallel_loop"] = loop;
+      configs.push_back(c);
+    }
+  } else {
+    Json c = base;
+    c["threads"] = 2;
+    configs.push_back(c);
+  }
+  for (const Json& c : configs) {
+    expect_ok(problem(200, 150, 100, Trans::N, Trans::N, 1.0f, 1.0f), c);
+    expect_ok(problem(3, 500, 77, Trans::T, Trans::N), c);     // skinny m
+    expect_ok(problem(300, 2, 64, Trans::N, Trans::T), c);     // skinny n
+    expect_ok(problem(1, 1, 5), c);                            // fewer tiles than threads
+  }
+}
+
+// Small blocks (mc = 2 MR, nc = 2 NR, small kc) for every compiled micro-kernel shape, so
+// every block boundary and every edge-tile mask of every kernel runs, with 1 and 2 threads
+// over each parallel loop.
+TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
+  Json base = v_->default_config(problem(64, 64, 64));
+  if (!base.contains("mr")) GTEST_SKIP() << "no tunable blocking (baseline)";
+  std::set<std::pair<int, int>> shapes;
+  for (const auto& ps : v_->search_space(problem(64, 64, 64)))
+    if (ps.name == "mr")
+      for (const auto& mr : ps.values)
+        for (const auto& ps2 : v_->search_space(problem(64, 64, 64)))
+          if (ps2.name == "nr")
+            for (const auto& nr : ps2.values) shapes.insert({mr.get<int>(), nr.get<int>()});
+  int compiled = 0;
+  for (auto [mr, nr] : shapes) {
+    for (int threads : {1, 2})
+      for (const char* loop : {"ic", "jr", "jc"}) {
+        if (threads == 1 && std::string(loop) != "ic") continue;
+        Json c = base;
+        c["mr"] = mr;
+        c["nr"] = nr;
+        c["mc"] = 2 * mr;
+        c["nc"] = 2 * nr;
+        c["kc"] = 8;
+        c["threads"] = threads;
+        c["parallel_loop"] = loop;
+        c["prefetch"] = 4;
+        const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f);
+        if (!v_->can_implement(c, p).ok()) continue;  // shape not compiled for this ISA
+        ++compiled;
+        expect_ok(p, c, {.pad = 1, .offset = 1});
+        expect_ok(problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), c);
+      }
+  }
+  EXPECT_GT(compiled, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, EveryVariant, ::testing::ValuesIn(variant_names()), param_name);
+
+TEST(GemmRegistry, HasEveryPerfcalVariantAndBaseline) {
+  for (const char* name : {"gemm/cpu/avx512/f32", "gemm/cpu/avx512/bf16", "gemm/cpu/avx2/f32",
+                           "gemm/cpu/portable/f32", "gemm/cpu/openblas/f32",
+                           "gemm/cpu/onednn/f32", "gemm/cpu/onednn/bf16"})
+    EXPECT_NE(Registry::instance().find(name), nullptr) << name;
+  // The wrong variant below must never be in the library's registry.
+  for (const auto& v : Registry::instance().all())
+    EXPECT_EQ(v->name().find("wrong"), std::string::npos);
+}
+
+// ---- the tester's test ------------------------------------------------------------------
+
+// Wraps a real variant but runs it with k - 1: the last k term of every dot product is lost.
+// Test-only; never registered.
+class DropsLastK : public Variant {
+ public:
+  explicit DropsLastK(const Variant* inner) : inner_(inner) {
+    info_ = inner->info();
+    info_.name = "gemm/test/wrong/drops_last_k";
+  }
+  const VariantInfo& info() const override { return info_; }
+  Json default_config(const Problem& p) const override { return inner_->default_config(p); }
+  Status can_implement(const Json& c, const Problem& p) const override {
+    return inner_->can_implement(c, p);
+  }
+  Status make_plan(const Problem& p, const Json& c, std::unique_ptr<Plan>* out) const override {
+    Problem q = p;
+    q.k = std::max<int64_t>(0, p.k - 1);  // same strides: reads the first k-1 terms only
+    return inner_->make_plan(q, c, out);
+  }
+
+ private:
+  const Variant* inner_;
+  VariantInfo info_;
+};
+
+TEST(GemmChecker, RejectsAVariantThatDropsTheLastK) {
+  for (const char* name : {"gemm/cpu/avx512/f32", "gemm/cpu/avx512/bf16", "gemm/cpu/portable/f32"}) {
+    const Variant* real = Registry::instance().find(name);
+    ASSERT_NE(real, nullptr);
+    if (!real->available().ok()) continue;
+    DropsLastK wrong(real);
+    for (int64_t k : {2, 17, 64, 300})
+      for (Trans ta : kTrans)
+        for (Trans tb : kTrans) {
+          Problem p = Problem::dense(real->info().dtype, 33, 14, k, ta, tb);
+          auto bad = run_and_check(wrong, p, wrong.default_config(p), {}, 5);
+          EXPECT_FALSE(bad.ok) << name << " k=" << k << ": the checker accepted a wrong kernel";
+          auto good = run_and_check(*real, p, real->default_config(p), {}, 5);
+          EXPECT_TRUE(good.ok) << good.detail;
+        }
+  }
+}
+
+// ---- config validity ------------------------------------------------------------------------
+
+TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
+  const Variant* v = Registry::instance().find("gemm/cpu/avx512/f32");
+  const Variant* vb = Registry::instance().find("gemm/cpu/avx512/bf16");
+  ASSERT_NE(v, nullptr);
+  if (!v->available().ok() || !vb->available().ok()) GTEST_SKIP() << "needs AVX-512 BF16";
+  Problem p = Problem::dense(Dtype::f32, 100, 100, 100);
+  Problem pb = Problem::dense(Dtype::bf16, 100, 100, 100);
+  Json d = v->default_config(p);
+  EXPECT_TRUE(v->can_implement(d, p).ok());
+  EXPECT_TRUE(v->can_implement(Json::object(), p).ok());  // all defaults
+  auto reason = [&](const Variant* var, const Problem& pr, Json patch) {
+    Json c = var->default_config(pr);
+    c.update(patch);
+    Status s = var->can_implement(c, pr);
+    return s.ok() ? std::string("ok") : s.message();
+  };
+  EXPECT_NE(reason(v, p, {{"mr", 24}, {"nr", 12}}).find("micro-kernel"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"mc", 100}}).find("mc must be"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"nc", 100}}).find("nc must be"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"kc", 0}}).find("kc"), std::string::npos);
+  EXPECT_NE(reason(vb, pb, {{"kc", 255}}).find("even"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"threads", 0}}).find("threads"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"parallel_loop", "kk"}}).find("parallel_loop"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"prefetch", -1}}).find("prefetch"), std::string::npos);
+  EXPECT_FALSE(v->can_implement({{"bogus", 1}}, p).ok());
+  EXPECT_FALSE(v->can_implement({{"mr", "32"}}, p).ok());  // wrong JSON type
+  EXPECT_FALSE(v->can_implement(d, pb).ok());              // dtype mismatch
+  Problem bad = p;
+  bad.lda = 10;
+  EXPECT_FALSE(v->can_implement(d, bad).ok());
+  // JSON round trip of the plain struct.
+  CpuGemmConfig c = d.get<CpuGemmConfig>();
+  EXPECT_EQ(Json(c), d);
+}
+
+TEST(GemmConfig, DefaultsFollowTheCaches) {
+  const KernelSet* ks = kernel_set(Isa::avx512, Dtype::f32);
+  Problem p = Problem::dense(Dtype::f32, 4096, 4096, 4096);
+  CpuGemmConfig c = default_config(p, *ks, 1);
+  const auto& ci = cpu_info();
+  // B micro-panel plus A micro-panel within L1; A block within L2.
+  EXPECT_LE(int64_t{c.kc} * (c.mr + c.nr) * 4, int64_t(ci.cache_bytes(1, 32768)));
+  EXPECT_LE(int64_t{c.mc} * c.kc * 4, int64_t(ci.cache_bytes(2, 262144)));
+  EXPECT_TRUE(can_implement(c, p, *ks).ok() || !kernel_set_available(*ks).ok());
+  // Tiny problems stay single-threaded: a fork costs more than it saves.
+  EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 8, 8, 8), *ks, 2).threads, 1);
+}
+
+// ---- run-time ISA choice ---------------------------------------------------------------------
+
+class IsaOverride {
+ public:
+  explicit IsaOverride(const char* isa) { setenv("PERFCAL_ISA", isa, 1); }
+  ~IsaOverride() { unsetenv("PERFCAL_ISA"); }
+};
+
+TEST(GemmIsa, FallsBackToAvx2AndPortable) {
+  {
+    IsaOverride o("avx2");
+    if (isa_available(Isa::avx2)) {
+      EXPECT_EQ(best_kernel_set(Dtype::f32)->isa, Isa::avx2);
+      EXPECT_FALSE(Registry::instance().find("gemm/cpu/avx512/f32")->available().ok());
+      // bf16 has no AVX2 kernels: the portable ones take over.
+      EXPECT_EQ(best_kernel_set(Dtype::bf16)->isa, Isa::portable);
+    }
+  }
+  {
+    IsaOverride o("portable");
+    EXPECT_EQ(best_kernel_set(Dtype::f32)->isa, Isa::portable);
+    EXPECT_FALSE(Registry::instance().find("gemm/cpu/avx2/f32")->available().ok());
+    EXPECT_TRUE(Registry::instance().find("gemm/cpu/portable/f32")->available().ok());
+  }
+}
+
+}  // namespace
+}  // namespace perfcal::gemm
