@@ -2,8 +2,6 @@
 // Flags: --out FILE, --quick, --devices LIST, --filter REGEX, --threads LIST,
 // --resume FILE, --repetitions N, --min-time S; Google Benchmark's own --benchmark_* flags
 // pass through. Exit: 0 done, 2 bad input, 130/143 interrupted (profile marked partial).
-#include <CLI/CLI.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +18,7 @@
 
 #include "core/cpu_info.h"
 #include "discovery.h"
+#include "bench_args.h"
 #include "harness.h"
 #include "reporter.h"
 
@@ -32,15 +31,6 @@ extern "C" void on_signal(int sig) { g_signal.store(sig); }
 int fail(const std::string& program, const std::string& msg) {
   std::fprintf(stderr, "%s: %s\n", program.c_str(), msg.c_str());
   return 2;
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 std::string default_out() {
@@ -145,79 +135,31 @@ class Watchdog {
 }  // namespace
 
 int bench_main(int argc, char** argv, const std::string& program, const std::string& only_family) {
-  CLI::App app{program + ": measure every registered variant and write a device profile"};
-  std::string out, resume, filter, devices_s, threads_s;
-  Options opts;
-  app.add_option("--out", out, "profile to write (default results/profiles/<host>-<date>.json)");
-  app.add_flag("--quick", opts.quick, "small problem sets (under 2 minutes on 2 cores)");
-  app.add_option("--devices", devices_s, "comma list of devices to measure (cpu:0,cuda:0)");
-  app.add_option("--filter", filter, "regex on benchmark names (Google Benchmark filter)");
-  app.add_option("--threads", threads_s, "comma list of thread counts (default 1 and all cores)");
-  app.add_option("--resume", resume, "profile of an interrupted run: skip what it already measured");
-  double time_limit = 0;
-  app.add_option("--time-limit", time_limit,
-                 "seconds one benchmark call may take before it is recorded as a timeout and the "
-                 "run restarts after it (default 600, --quick 120)")
-      ->check(CLI::Range(1.0, 86400.0));
-  app.add_option("--repetitions", opts.repetitions, "repetitions per benchmark")->check(CLI::Range(1, 1000));
-  app.add_option("--min-time", opts.min_time, "seconds per repetition")->check(CLI::Range(0.0, 60.0));
-  app.allow_extras();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return fail(program, e.what());
+  BenchArgs args;
+  bool help = false;
+  std::string perr = parse_bench_args(argc, argv, program, cpu_info().cores, &args, &help);
+  if (help) {
+    std::printf("%s", perr.c_str());
+    return 0;
   }
-  // Only Google Benchmark's own flags may pass through; anything else is a typo.
-  std::vector<std::string> gb_args;
-  for (const auto& x : app.remaining()) {
-    if (x.rfind("--benchmark_", 0) != 0) return fail(program, "unknown argument: " + x);
-    gb_args.push_back(x);
-  }
-  if (opts.quick) {
-    if (app.count("--repetitions") == 0) opts.repetitions = 3;
-    if (app.count("--min-time") == 0) opts.min_time = 0.02;
-  }
-  if (time_limit == 0) time_limit = opts.quick ? 120 : 600;
-
-  const CpuInfo& cpu = cpu_info();
-  if (threads_s.empty()) {
-    opts.threads = {1};
-    if (cpu.cores > 1) opts.threads.push_back(cpu.cores);
-  } else {
-    for (const auto& t : split(threads_s, ',')) {
-      int v = 0;
-      try {
-        std::size_t pos = 0;
-        v = std::stoi(t, &pos);
-        if (pos != t.size()) v = 0;
-      } catch (...) {
-        v = 0;
-      }
-      if (v < 1 || v > 4096) return fail(program, "--threads: \"" + t + "\" is not a thread count in 1..4096");
-      opts.threads.push_back(v);
-    }
-    if (opts.threads.empty()) return fail(program, "--threads: empty list");
-  }
+  if (!perr.empty()) return fail(program, perr);
+  Options& opts = args.opts;
+  std::string& out = args.out;
+  const std::string& resume = args.resume;
+  const std::string& filter = args.filter;
+  const std::vector<std::string>& gb_args = args.gb_args;
+  const double time_limit = args.time_limit;
 
   profile::Json devices = devices_json();
   std::set<std::string> known;
   for (const auto& d : devices) known.insert(d["id"].get<std::string>());
-  for (const auto& d : split(devices_s, ',')) {
+  for (const auto& d : args.devices) {
     if (!known.count(d)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       return fail(program, "unknown device \"" + d + "\" (this machine has: " + list + ")");
     }
     opts.devices.push_back(d);
-  }
-  if (!filter.empty()) {
-    try {
-      std::regex re(filter[0] == '-' ? filter.substr(1) : filter);
-    } catch (const std::regex_error&) {
-      return fail(program, "--filter: invalid regular expression \"" + filter + "\"");
-    }
   }
 
   profile::Profile prof;
@@ -264,7 +206,7 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
 
   // Build Google Benchmark's argv: our filter (minus what a resume already has).
   std::string gb_filter = filter.empty() ? "." : filter;
-  std::vector<std::string> args = {argv[0]};
+  std::vector<std::string> gb_argv = {argv[0]};
   int total = 0;
   {
     bool neg = !filter.empty() && filter[0] == '-';
@@ -280,10 +222,10 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
       ++total;
     }
   }
-  args.push_back("--benchmark_filter=" + gb_filter);
-  for (const auto& a : gb_args) args.push_back(a);
+  gb_argv.push_back("--benchmark_filter=" + gb_filter);
+  for (const auto& a : gb_args) gb_argv.push_back(a);
   std::vector<char*> cargs;
-  for (auto& a : args) cargs.push_back(a.data());
+  for (auto& a : gb_argv) cargs.push_back(a.data());
   int gb_argc = static_cast<int>(cargs.size());
   benchmark::Initialize(&gb_argc, cargs.data());
   if (benchmark::ReportUnrecognizedArguments(gb_argc, cargs.data())) return 2;
