@@ -11,6 +11,7 @@ PACKAGES=(
   libhwloc-dev hwloc
   libopenblas-dev libdnnl-dev
   libopenmpi-dev openmpi-bin
+  clang libclang-rt-14-dev
 )
 
 missing=()

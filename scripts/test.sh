@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # Sets up, configures, builds (build/, Release) and runs the whole test suite with ctest.
-# Usage: scripts/test.sh [extra ctest args]     (e.g. -L gemm, -R Profile)
+# Usage: scripts/test.sh [--full] [extra ctest args]
+#   --full   also runs every libFuzzer harness (scripts/fuzz.sh) and the CPU test suite under
+#            AddressSanitizer + UndefinedBehaviorSanitizer (preset "asan"); CI runs this.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+full=0
+if [ "${1:-}" = "--full" ]; then
+  full=1
+  shift
+fi
 "$perfcal_root/scripts/setup.sh"
 perfcal_configure
 perfcal_build
 cd "$perfcal_root/build"
 ctest --output-on-failure --timeout 900 -j "$perfcal_jobs" "$@"
+if [ "$full" = 1 ]; then
+  "$perfcal_root/scripts/fuzz.sh" "${PERFCAL_FUZZ_SECONDS:-60}"
+  cd "$perfcal_root"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$perfcal_jobs"
+  # Leaks in OpenMP/oneDNN runtime singletons are not ours; everything else fails the run.
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --preset asan -j "$perfcal_jobs"
+fi
