@@ -6,8 +6,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace perfcal {
@@ -16,7 +18,8 @@ void to_json(Json& j, const CpuGemmConfig& c) {
   j = Json{{"mr", c.mr},         {"nr", c.nr},
            {"mc", c.mc},         {"kc", c.kc},
            {"nc", c.nc},         {"threads", c.threads},
-           {"parallel_loop", c.parallel_loop}, {"prefetch", c.prefetch}};
+           {"parallel_loop", c.parallel_loop}, {"prefetch", c.prefetch},
+           {"compute", c.compute}};
 }
 
 void from_json(const Json& j, CpuGemmConfig& c) {
@@ -28,6 +31,7 @@ void from_json(const Json& j, CpuGemmConfig& c) {
   j.at("threads").get_to(c.threads);
   j.at("parallel_loop").get_to(c.parallel_loop);
   j.at("prefetch").get_to(c.prefetch);
+  j.at("compute").get_to(c.compute);
 }
 
 }  // namespace perfcal
@@ -39,17 +43,21 @@ int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 std::size_t round64(std::size_t b) { return (b + 63) / 64 * 64; }
 
+bool widened(const CpuGemmConfig& c, Dtype d) { return d == Dtype::bf16 && c.compute == "widen"; }
 // k elements packed together: bf16 panels hold (k, k+1) pairs for vdpbf16ps.
-int k_pack(Dtype d) { return d == Dtype::bf16 ? 2 : 1; }
+int k_pack(const CpuGemmConfig& c, Dtype d) { return d == Dtype::bf16 && !widened(c, d) ? 2 : 1; }
+// Bytes of one packed element (widened bf16 panels are fp32).
+int64_t packed_size(const CpuGemmConfig& c, Dtype d) { return widened(c, d) ? 4 : size_of(d); }
 
 // Function-local so it is built on first use, after the ISA files' tables are initialised.
 const std::vector<KernelSet>& kernel_sets() {
   static const std::vector<KernelSet> sets = {
-      {Isa::avx512, Dtype::f32, ukr::kAvx512F32, 32, 12, ukr::kAvx512PackF32},
-      {Isa::avx512, Dtype::bf16, ukr::kAvx512Bf16, 32, 12, ukr::kAvx512PackBf16},
-      {Isa::avx2, Dtype::f32, ukr::kAvx2F32, 16, 6, nullptr},
-      {Isa::portable, Dtype::f32, ukr::kPortableF32, 8, 8, nullptr},
-      {Isa::portable, Dtype::bf16, ukr::kPortableBf16, 8, 8, nullptr},
+      {Isa::avx512, Dtype::f32, ukr::kAvx512F32, 32, 12, ukr::kAvx512PackF32, nullptr, nullptr},
+      {Isa::avx512, Dtype::bf16, ukr::kAvx512Bf16, 32, 12, ukr::kAvx512PackBf16, ukr::kAvx512F32,
+       ukr::kAvx512PackBf16Widen},
+      {Isa::avx2, Dtype::f32, ukr::kAvx2F32, 16, 6, nullptr, nullptr, nullptr},
+      {Isa::portable, Dtype::f32, ukr::kPortableF32, 8, 8, nullptr, nullptr, nullptr},
+      {Isa::portable, Dtype::bf16, ukr::kPortableBf16, 8, 8, nullptr, nullptr, nullptr},
   };
   return sets;
 }
@@ -60,10 +68,18 @@ struct Blocks {
   int64_t mc, kc, nc;  // kc padded to k_pack
 };
 Blocks blocks_for(const CpuGemmConfig& c, const Problem& p) {
-  const int kp = k_pack(p.dtype);
+  const int kp = k_pack(c, p.dtype);
   Blocks b;
-  b.mc = std::min<int64_t>(c.mc, round_up(std::max<int64_t>(p.m, 1), c.mr));
-  b.kc = std::min<int64_t>(c.kc, round_up(std::max<int64_t>(p.k, 1), kp));
+  // Equal blocks instead of full blocks plus a sliver (k = 256 with kc = 240 would run a
+  // 16-deep block that pays a whole C read/write for 6% of the work); a block may grow by
+  // 1/8 over the configured size rather than adding another.
+  auto balance = [](int64_t total, int64_t block, int64_t unit) {
+    total = std::max<int64_t>(total, 1);
+    const int64_t blocks = ceil_div(total, block + block / 8);
+    return round_up(ceil_div(total, blocks), unit);
+  };
+  b.mc = balance(p.m, c.mc, c.mr);
+  b.kc = balance(p.k, c.kc, kp);
   b.nc = std::min<int64_t>(c.nc, round_up(std::max<int64_t>(p.n, 1), c.nr));
   return b;
 }
@@ -133,8 +149,10 @@ Loop parse_loop(const std::string& s) {
   return s == "jr" ? Loop::jr : s == "jc" ? Loop::jc : Loop::ic;
 }
 
-template <class T, int KP>
-void run_typed(const Problem& p, const T* A, const T* B, float* C, const CpuGemmConfig& cfg,
+// Tin: element of A and B in memory; T: element of the packed panels (differs only for
+// widened bf16, which always has an ISA pack function).
+template <class Tin, class T, int KP>
+void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const CpuGemmConfig& cfg,
                ukr::Fn fn, ukr::PackFn pack, std::byte* ws) {
   const Blocks bl = blocks_for(cfg, p);
   const int mr = cfg.mr, nr = cfg.nr;
@@ -142,16 +160,15 @@ void run_typed(const Problem& p, const T* A, const T* B, float* C, const CpuGemm
   const std::size_t a_bytes = round64(sizeof(T) * bl.mc * bl.kc);
   const bool a_trans = p.ta == Trans::T, b_trans = p.tb == Trans::T;
 
-  // Work per thread; barriers only where panels are shared, and every thread passes the
-  // same sequence of them.
-  auto body = [&](int tid, int nt) {
+  // Columns [n_lo, n_hi) by thread `tid` of `nt`; barriers only where panels are shared
+  // (ic, jr), and every thread passes the same sequence of them.
+  auto columns = [&](int tid, int nt, int64_t n_lo, int64_t n_hi) {
     const bool shared_b = nt > 1 && loop != Loop::jc;
     const bool shared_a = nt > 1 && loop == Loop::jr;
     T* ap = reinterpret_cast<T*>(ws + (shared_a ? 0 : a_bytes * tid));
     T* bp = reinterpret_cast<T*>(ws + a_bytes * nt +
                                  (loop == Loop::jc ? round64(sizeof(T) * bl.kc * bl.nc) * tid : 0));
-    int64_t n_lo = 0, n_hi = p.n, m_lo = 0, m_hi = p.m;
-    if (nt > 1 && loop == Loop::jc) split_range(p.n, nr, nt, tid, &n_lo, &n_hi);
+    int64_t m_lo = 0, m_hi = p.m;
     if (nt > 1 && loop == Loop::ic) split_range(p.m, mr, nt, tid, &m_lo, &m_hi);
 
     ukr::Args args;
@@ -175,7 +192,7 @@ void run_typed(const Problem& p, const T* A, const T* B, float* C, const CpuGemm
           if (pack)
             pack(B + (b_trans ? j0 + pc * p.ldb : pc + j0 * p.ldb), p.ldb, b_trans, cols, kb, nr,
                  bp + q * kbp * nr);
-          else
+          else if constexpr (std::is_same_v<Tin, T>)
             pack_panel<T, KP>(B, p.ldb, b_trans, j0, cols, pc, kb, nr, bp + q * kbp * nr);
         }
         if (shared_b) {
@@ -192,7 +209,7 @@ void run_typed(const Problem& p, const T* A, const T* B, float* C, const CpuGemm
             if (pack)
               pack(A + (a_trans ? pc + i0 * p.lda : i0 + pc * p.lda), p.lda, !a_trans, rows, kb,
                    mr, ap + r * kbp * mr);
-            else
+            else if constexpr (std::is_same_v<Tin, T>)
               pack_panel<T, KP>(A, p.lda, !a_trans, i0, rows, pc, kb, mr, ap + r * kbp * mr);
           }
           int64_t q_lo = 0, q_hi = n_panels;
@@ -224,6 +241,21 @@ void run_typed(const Problem& p, const T* A, const T* B, float* C, const CpuGemm
     }
   };
 
+  // "jc": columns in chunks handed out dynamically, no barriers at all. On a shared machine
+  // a preempted thread then delays only its own chunk while the others take the rest
+  // (static splits with barriers ran 10-100x slower under a load of 2+ per core). About 4
+  // chunks per thread, whole NR panels, at most one B panel (nc) each.
+  std::atomic<int64_t> next_chunk{0};
+  const int64_t chunk =
+      std::min(bl.nc, std::max<int64_t>(4 * nr, round_up(ceil_div(p.n, 4 * cfg.threads), nr)));
+  auto body = [&](int tid, int nt) {
+    if (nt == 1 || loop != Loop::jc) return columns(tid, nt, 0, p.n);
+    for (;;) {
+      const int64_t lo = next_chunk.fetch_add(1, std::memory_order_relaxed) * chunk;
+      if (lo >= p.n) break;
+      columns(tid, nt, lo, std::min(p.n, lo + chunk));
+    }
+  };
   if (cfg.threads <= 1) {
     body(0, 1);
     return;
@@ -257,8 +289,10 @@ const KernelSet* best_kernel_set(Dtype dtype) {
   return nullptr;
 }
 
-const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr) {
-  for (const ukr::Desc* d = ks.table; d->fn; ++d)
+const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr, const std::string& compute) {
+  const ukr::Desc* table = compute == "widen" ? ks.widen_table : ks.table;
+  if (!table) return nullptr;
+  for (const ukr::Desc* d = table; d->fn; ++d)
     if (d->mr == mr && d->nr == nr) return d;
   return nullptr;
 }
@@ -266,9 +300,15 @@ const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr) {
 CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads, int mr,
                              int nr) {
   const CpuInfo& ci = cpu_info();
-  const int64_t es = size_of(ks.dtype);
-  const int kp = k_pack(ks.dtype);
   CpuGemmConfig c;
+  // bf16: widen to fp32 FMA where this core's vdpbf16ps delivers fewer FLOP/s than its
+  // FMA (measured once; on the KVM Sapphire Rapids this was written on, about half).
+  if (ks.widen_table && kernel_set_available(ks).ok()) {
+    static const double ratio = ukr::avx512_dpbf16_over_fma();
+    if (ratio < 0.9) c.compute = "widen";
+  }
+  const int64_t es = packed_size(c, ks.dtype);
+  const int kp = k_pack(c, ks.dtype);
   c.mr = mr > 0 ? mr : ks.default_mr;
   c.nr = nr > 0 ? nr : ks.default_nr;
   // kc (Low et al.): the B micro-panel (kc x NR) stays in L1 while A micro-panels
@@ -302,11 +342,11 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   const double work = flops(p);
   if (work < 4.0e6) threads = 1;
   c.threads = threads;
-  // Parallel loop: rows ("ic", each core packs its own A block into its own L2, B shared)
-  // when every thread gets at least a few micro-panels of rows; otherwise split the B
-  // micro-panels ("jr") for skinny-m shapes such as M = 1..64.
-  c.parallel_loop = (p.m >= int64_t{threads} * c.mr * 4 || p.n < int64_t{threads} * c.nr * 4)
-                        ? "ic" : "jr";
+  // Parallel loop: dynamic column chunks ("jc": no barriers, robust to time-sharing; each
+  // thread packs its own panels) whenever there are enough columns for a few chunks per
+  // thread; otherwise rows ("ic": B shared, each core packs its own A block into its own L2)
+  // for tall-skinny shapes.
+  c.parallel_loop = p.n >= int64_t{threads} * c.nr * 8 ? "jc" : "ic";
   c.prefetch = 0;
   return c;
 }
@@ -320,21 +360,28 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
   // The micro-kernel's instructions must exist on this CPU.
   PERFCAL_RETURN_IF_ERROR(kernel_set_available(ks));
   // Register blocks are compiled shapes (accumulators must be compile-time registers).
-  if (!find_kernel(ks, c.mr, c.nr))
+  // "widen" exists only for bf16 sets that have fp32 kernels and a widening packer.
+  if (c.compute != "native" && c.compute != "widen")
+    return Status::Invalid("compute must be \"native\" or \"widen\"");
+  if (c.compute == "widen" && !ks.widen_table)
+    return Status::Invalid("compute \"widen\" is only for bf16 with AVX-512");
+  if (!find_kernel(ks, c.mr, c.nr, c.compute))
     return Status::Invalid("no " + std::string(to_string(ks.isa)) + " micro-kernel of shape mr=" +
-                           std::to_string(c.mr) + " x nr=" + std::to_string(c.nr));
+                           std::to_string(c.mr) + " x nr=" + std::to_string(c.nr) + " (" +
+                           c.compute + ")");
   // kc >= 1; bf16 packs k in pairs, so a k block must hold whole pairs; <= 8192 keeps the
   // B micro-panel (kc x NR) anywhere near L1, beyond which the blocking is meaningless.
   if (c.kc < 1 || c.kc > 8192) return Status::Invalid("kc must be in [1, 8192]");
-  if (c.kc % k_pack(ks.dtype) != 0) return Status::Invalid("kc must be even for bf16 (k pairs)");
+  if (c.kc % k_pack(c, ks.dtype) != 0)
+    return Status::Invalid("kc must be even for native bf16 (k pairs)");
   // mc, nc whole numbers of micro-panels: only the last block of a dimension has edge tiles,
   // and threads split blocks on micro-panel boundaries.
   if (c.mc < c.mr || c.mc % c.mr != 0) return Status::Invalid("mc must be a positive multiple of mr");
   if (c.nc < c.nr || c.nc % c.nr != 0) return Status::Invalid("nc must be a positive multiple of nr");
   // A block above 64 MiB cannot be cache-resident anywhere and only wastes memory.
-  if (int64_t{c.mc} * c.kc * size_of(ks.dtype) > (int64_t{64} << 20))
+  if (int64_t{c.mc} * c.kc * packed_size(c, ks.dtype) > (int64_t{64} << 20))
     return Status::Invalid("mc x kc block exceeds 64 MiB");
-  if (int64_t{c.kc} * c.nc * size_of(ks.dtype) > (int64_t{1} << 30))
+  if (int64_t{c.kc} * c.nc * packed_size(c, ks.dtype) > (int64_t{1} << 30))
     return Status::Invalid("kc x nc panel exceeds 1 GiB");
   // At least one thread; 1024 bounds the per-thread workspace.
   if (c.threads < 1 || c.threads > 1024) return Status::Invalid("threads must be in [1, 1024]");
@@ -367,13 +414,14 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
   s.push_back(th);
   s.push_back({"parallel_loop", {"ic", "jr", "jc"}});
   s.push_back({"prefetch", {0, 4, 8, 16}});
+  if (ks.widen_table) s.push_back({"compute", {"native", "widen"}});
   (void)p;
   return s;
 }
 
 std::size_t Workspace::bytes_for(const CpuGemmConfig& c, const Problem& p) {
   const Blocks bl = blocks_for(c, p);
-  const std::size_t es = size_of(p.dtype);
+  const std::size_t es = packed_size(c, p.dtype);
   const std::size_t t = std::max(1, c.threads);
   const std::size_t a = round64(es * bl.mc * bl.kc), b = round64(es * bl.kc * bl.nc);
   return a * t + b * (c.parallel_loop == "jc" ? t : 1);
@@ -392,16 +440,19 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
     scale_c(p, ops.c);
     return Status::Ok();
   }
-  const ukr::Desc* d = find_kernel(ks, c.mr, c.nr);
+  const ukr::Desc* d = find_kernel(ks, c.mr, c.nr, c.compute);
   if (!d) return Status::Invalid("no micro-kernel for this mr x nr");
   PERFCAL_RETURN_IF_ERROR(ws->reserve(Workspace::bytes_for(c, p)));
-  if (p.dtype == Dtype::bf16)
-    run_typed<uint16_t, 2>(p, static_cast<const uint16_t*>(ops.a),
-                           static_cast<const uint16_t*>(ops.b), ops.c, c, d->fn, ks.pack,
-                           ws->data());
+  const auto* a16 = static_cast<const uint16_t*>(ops.a);
+  const auto* b16 = static_cast<const uint16_t*>(ops.b);
+  if (widened(c, p.dtype))
+    run_typed<uint16_t, float, 1>(p, a16, b16, ops.c, c, d->fn, ks.widen_pack, ws->data());
+  else if (p.dtype == Dtype::bf16)
+    run_typed<uint16_t, uint16_t, 2>(p, a16, b16, ops.c, c, d->fn, ks.pack, ws->data());
   else
-    run_typed<float, 1>(p, static_cast<const float*>(ops.a), static_cast<const float*>(ops.b),
-                        ops.c, c, d->fn, ks.pack, ws->data());
+    run_typed<float, float, 1>(p, static_cast<const float*>(ops.a),
+                               static_cast<const float*>(ops.b), ops.c, c, d->fn, ks.pack,
+                               ws->data());
   return Status::Ok();
 }
 

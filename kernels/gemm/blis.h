@@ -36,6 +36,9 @@ struct KernelSet {
   const ukr::Desc* table;  // terminated by fn == nullptr
   int default_mr, default_nr;
   ukr::PackFn pack;        // ISA packing; null = the driver's portable packing
+  // compute = "widen" (bf16 only): fp32 kernels over panels widened while packing.
+  const ukr::Desc* widen_table;
+  ukr::PackFn widen_pack;
 };
 
 // The kernel sets compiled into this library; null when (isa, dtype) has none.
@@ -44,7 +47,8 @@ const KernelSet* kernel_set(Isa isa, Dtype dtype);
 const KernelSet* best_kernel_set(Dtype dtype);
 // Whether the CPU can execute `ks` (ISA tier, plus AVX512_BF16 for bf16 at avx512).
 Status kernel_set_available(const KernelSet& ks);
-const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr);
+const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr,
+                             const std::string& compute = "native");
 
 // Analytical default blocking (Low et al. 2016, "Analytical modeling is enough for
 // high-performance BLIS") from the cache sizes device discovery found. mr/nr 0 = the kernel

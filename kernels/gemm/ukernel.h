@@ -48,6 +48,12 @@ using PackFn = void (*)(const void* x, int64_t ld, bool r_contig, int64_t rows, 
                         int width, void* out);
 extern const PackFn kAvx512PackF32;
 extern const PackFn kAvx512PackBf16;
+// bf16 input packed as fp32 panels (widened exactly), for the fp32 kernels.
+extern const PackFn kAvx512PackBf16Widen;
+
+// FLOP rate of vdpbf16ps over that of fp32 FMA on this core, from a ~0.1 ms loop of each
+// (avx512/ukernels_bf16.cpp). Call only where AVX512_BF16 exists.
+double avx512_dpbf16_over_fma();
 
 // Tables exported by the ISA files; terminated by an entry with fn == nullptr.
 extern const Desc kAvx512F32[];

@@ -165,6 +165,12 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
   Json base = v_->default_config(problem(64, 64, 64));
   if (!base.contains("mr")) GTEST_SKIP() << "no tunable blocking (baseline)";
   std::set<std::pair<int, int>> shapes;
+  std::vector<std::string> computes = {"native"};
+  for (const auto& ps : v_->search_space(problem(64, 64, 64)))
+    if (ps.name == "compute") {
+      computes.clear();
+      for (const auto& c : ps.values) computes.push_back(c.get<std::string>());
+    }
   for (const auto& ps : v_->search_space(problem(64, 64, 64)))
     if (ps.name == "mr")
       for (const auto& mr : ps.values)
@@ -172,6 +178,7 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
           if (ps2.name == "nr")
             for (const auto& nr : ps2.values) shapes.insert({mr.get<int>(), nr.get<int>()});
   int compiled = 0;
+  for (const std::string& compute : computes)
   for (auto [mr, nr] : shapes) {
     for (int threads : {1, 2})
       for (const char* loop : {"ic", "jr", "jc"}) {
@@ -185,6 +192,7 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
         c["threads"] = threads;
         c["parallel_loop"] = loop;
         c["prefetch"] = 4;
+        c["compute"] = compute;
         const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f);
         if (!v_->can_implement(c, p).ok()) continue;  // shape not compiled for this ISA
         ++compiled;
@@ -273,7 +281,10 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
   EXPECT_NE(reason(v, p, {{"mc", 100}}).find("mc must be"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"nc", 100}}).find("nc must be"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"kc", 0}}).find("kc"), std::string::npos);
-  EXPECT_NE(reason(vb, pb, {{"kc", 255}}).find("even"), std::string::npos);
+  EXPECT_NE(reason(vb, pb, {{"kc", 255}, {"compute", "native"}}).find("even"), std::string::npos);
+  EXPECT_TRUE(vb->can_implement({{"kc", 255}, {"compute", "widen"}}, pb).ok());
+  EXPECT_NE(reason(vb, pb, {{"compute", "fast"}}).find("compute"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"compute", "widen"}}).find("bf16"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"threads", 0}}).find("threads"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"parallel_loop", "kk"}}).find("parallel_loop"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"prefetch", -1}}).find("prefetch"), std::string::npos);

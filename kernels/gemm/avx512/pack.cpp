@@ -3,7 +3,8 @@
 // scalar code, mostly the strided case (rows k-contiguous: A transposed, B not transposed),
 // which needs a transpose. Here that case runs 16x16 in-register transposes (4 shuffle
 // stages); the other case is masked vector copies. bf16 pairs (k, k+1) are one 32-bit unit,
-// so the k-contiguous bf16 case is the same 32-bit transpose over k pairs.
+// so the k-contiguous bf16 case is the same 32-bit transpose over k pairs. The widening
+// packer (compute = "widen") turns bf16 into fp32 panels for the fp32 kernels.
 // Requires AVX512F/BW/VL (file compiled with those flags; used only on such CPUs).
 #include <immintrin.h>
 
@@ -47,24 +48,58 @@ inline void transpose16(__m512 (&v)[16]) {
   }
 }
 
-// out[k * width + r] = 32-bit unit (r, k) at x + k * 4 + r * ld_bytes, r < rows, k < kn;
-// zero for rows <= r < width.
-void transpose_pack32(const char* x, int64_t ld_bytes, int64_t rows, int64_t kn, int width,
-                      float* out) {
+// out[k * width + r] = 32-bit unit (r, k), r < rows, k < kn, zero for rows <= r < width;
+// load(r, k0, kmask) returns units k0..k0+15 of row r (masked).
+template <class Load>
+void transpose_pack(Load load, int64_t rows, int64_t kn, int width, float* out) {
   for (int64_t k0 = 0; k0 < kn; k0 += 16) {
     const int64_t kcount = kn - k0 < 16 ? kn - k0 : 16;
     const __mmask16 kmask = first_n(kcount);
     for (int r0 = 0; r0 < width; r0 += 16) {
       __m512 v[16];
       for (int r = 0; r < 16; ++r)
-        v[r] = (r0 + r < rows)
-                   ? _mm512_maskz_loadu_ps(kmask, x + (k0 * 4) + (r0 + r) * ld_bytes)
-                   : _mm512_setzero_ps();
+        v[r] = (r0 + r < rows) ? load(r0 + r, k0, kmask) : _mm512_setzero_ps();
       transpose16(v);
       const __mmask16 smask = first_n(width - r0);
       for (int64_t k = 0; k < kcount; ++k)
         _mm512_mask_storeu_ps(out + (k0 + k) * width + r0, smask, v[k]);
     }
+  }
+}
+
+// 32-bit units (r, k) at x + k * 4 + r * ld_bytes.
+void transpose_pack32(const char* x, int64_t ld_bytes, int64_t rows, int64_t kn, int width,
+                      float* out) {
+  transpose_pack(
+      [&](int64_t r, int64_t k0, __mmask16 m) {
+        return _mm512_maskz_loadu_ps(m, x + k0 * 4 + r * ld_bytes);
+      },
+      rows, kn, width, out);
+}
+
+// bf16 -> fp32 is exact: the bf16 bits become the top half of the float.
+inline __m512 widen16(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+void pack_bf16_widen(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t kb,
+                     int width, void* outv) {
+  const uint16_t* x = static_cast<const uint16_t*>(xv);
+  float* out = static_cast<float*>(outv);
+  if (!r_contig) {
+    transpose_pack(
+        [&](int64_t r, int64_t k0, __mmask16 m) {
+          return widen16(_mm256_maskz_loadu_epi16(m, x + k0 + r * ld));
+        },
+        rows, kb, width, out);
+    return;
+  }
+  for (int64_t k = 0; k < kb; ++k) {
+    const uint16_t* src = x + k * ld;
+    float* dst = out + k * width;
+    for (int r0 = 0; r0 < width; r0 += 16)
+      _mm512_mask_storeu_ps(dst + r0, first_n(width - r0),
+                            widen16(_mm256_maskz_loadu_epi16(first_n(rows - r0), src + r0)));
   }
 }
 
@@ -126,5 +161,6 @@ void pack_bf16(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t 
 
 const PackFn kAvx512PackF32 = &pack_f32;
 const PackFn kAvx512PackBf16 = &pack_bf16;
+const PackFn kAvx512PackBf16Widen = &pack_bf16_widen;
 
 }  // namespace perfcal::gemm::ukr

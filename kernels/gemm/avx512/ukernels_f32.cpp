@@ -21,11 +21,15 @@ __attribute__((always_inline)) inline void step(__m512 (&acc)[NR][MV], const flo
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) av[v] = _mm512_load_ps(a + 16 * v);
 #pragma GCC unroll 32
-  for (int j = 0; j < NR; ++j) {
-    const __m512 bj = _mm512_set1_ps(b[j]);
+  for (int j = 0; j < NR; ++j)
 #pragma GCC unroll 8
-    for (int v = 0; v < MV; ++v) acc[j][v] = _mm512_fmadd_ps(av[v], bj, acc[j][v]);
-  }
+    for (int v = 0; v < MV; ++v)
+      // The B scalar is broadcast from memory inside the FMA ({1to16}). Written as asm
+      // because GCC otherwise hoists the broadcasts into registers, runs out of the 32 zmm
+      // with 24-28 accumulators live, and spills inside the k loop.
+      __asm__("vfmadd231ps %[bj]%{1to16%}, %[a], %[c]"
+              : [c] "+v"(acc[j][v])
+              : [a] "v"(av[v]), [bj] "m"(b[j]));
 }
 
 // Rows of vector v that lie inside the tile's m valid rows.

@@ -49,13 +49,17 @@ namespace perfcal {
 
 // Blocking and threading of perfcal's BLIS-style CPU GEMM; the tuner's search space.
 // JSON form: {"mr":32,"nr":12,"mc":1088,"kc":240,"nc":8184,"threads":1,
-//             "parallel_loop":"ic","prefetch":0}
+//             "parallel_loop":"ic","prefetch":0,"compute":"native"}
 struct CpuGemmConfig {
   int mr = 0, nr = 0;        // micro-tile (register block); a compiled micro-kernel shape
   int mc = 0, kc = 0, nc = 0;  // cache blocks: A block mc x kc in L2, B panel kc x nc in L3
   int threads = 1;
   std::string parallel_loop = "ic";  // "ic" (rows), "jr" (B micro-panels), "jc" (columns)
   int prefetch = 0;          // A-panel software prefetch distance in k steps; 0 = off
+  // bf16 only: "native" multiplies bf16 pairs with vdpbf16ps; "widen" converts the panels to
+  // fp32 while packing and runs the fp32 FMA kernels (products of bf16 values are exact in
+  // fp32, accumulation is fp32 either way). Which is faster depends on the core.
+  std::string compute = "native";
 };
 
 // The config perfcal_sgemm / perfcal_sbgemm would use (the one selection point; a tuned
