@@ -2,6 +2,7 @@
 // Flags: --out FILE, --quick, --devices LIST, --filter REGEX, --threads LIST,
 // --resume FILE, --repetitions N, --min-time S; Google Benchmark's own --benchmark_* flags
 // pass through. Exit: 0 done, 2 bad input, 130/143 interrupted (profile marked partial).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -197,7 +198,11 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
 
   Session session(opts);
   bool found = false;
-  for (const auto& f : families()) {
+  // Probes first: every later result's "% of peak" is computed against them.
+  std::vector<Family> fams = families();
+  std::stable_sort(fams.begin(), fams.end(),
+                   [](const Family& a, const Family& b) { return a.name == "probe" && b.name != "probe"; });
+  for (const auto& f : fams) {
     if (!only_family.empty() && f.name != only_family) continue;
     found = true;
     f.fn(session);
