@@ -45,10 +45,12 @@ struct Shape {
 };
 
 std::vector<Shape> problem_set(bool quick) {
-  if (quick) return {{256, 256, 256, Trans::N, Trans::N, "square"},
-                     {512, 512, 512, Trans::N, Trans::N, "square"}};
+  if (quick)
+    return {{256, 256, 256, Trans::N, Trans::N, "square"},
+            {512, 512, 512, Trans::N, Trans::N, "square"}};
   std::vector<Shape> v;
-  for (int64_t s : {128, 256, 512, 1024, 2048, 4096}) v.push_back({s, s, s, Trans::N, Trans::N, "square"});
+  for (int64_t s : {128, 256, 512, 1024, 2048, 4096})
+    v.push_back({s, s, s, Trans::N, Trans::N, "square"});
   const int64_t h = 4096;
   for (int64_t t : {512, 2048, 8192})
     for (int64_t f : {4096, 11008, 14336}) {
@@ -56,7 +58,8 @@ std::vector<Shape> problem_set(bool quick) {
       v.push_back({t, h, f, Trans::N, Trans::N, "llm_bwd_d"});
       v.push_back({f, h, t, Trans::T, Trans::N, "llm_bwd_w"});
     }
-  for (int64_t m : {1, 2, 4, 8, 16, 32, 64}) v.push_back({m, 4096, 4096, Trans::N, Trans::N, "skinny"});
+  for (int64_t m : {1, 2, 4, 8, 16, 32, 64})
+    v.push_back({m, 4096, 4096, Trans::N, Trans::N, "skinny"});
   return v;
 }
 
@@ -126,7 +129,8 @@ Check verify(const Problem& p, const gemm::Operands& ops, uint64_t seed) {
     return c;
   }
   std::mt19937_64 rng(seed);
-  std::vector<std::pair<int64_t, int64_t>> at = {{0, 0}, {p.m - 1, p.n - 1}, {p.m - 1, 0}, {0, p.n - 1}};
+  std::vector<std::pair<int64_t, int64_t>> at = {
+      {0, 0}, {p.m - 1, p.n - 1}, {p.m - 1, 0}, {0, p.n - 1}};
   for (int t = 0; t < 256; ++t) at.push_back({int64_t(rng() % p.m), int64_t(rng() % p.n)});
   for (auto [i, j] : at) add(i, j, gemm::reference_entry(p, ops.a, ops.b, nullptr, i, j));
   return c;
@@ -162,7 +166,8 @@ void register_gemm(Session& session) {
         rec.flops = gemm::flops(p);
         rec.bytes = gemm::min_bytes(p);
         rec.extra["set"] = s.set;
-        if (v->name() == "gemm/cpu/openblas/f32") rec.extra["openblas_core"] = gemm::openblas_corename();
+        if (v->name() == "gemm/cpu/openblas/f32")
+          rec.extra["openblas_core"] = gemm::openblas_corename();
         session
             .add(
                 rec,

@@ -15,10 +15,14 @@
 namespace perfcal {
 
 void to_json(Json& j, const CpuGemmConfig& c) {
-  j = Json{{"mr", c.mr},         {"nr", c.nr},
-           {"mc", c.mc},         {"kc", c.kc},
-           {"nc", c.nc},         {"threads", c.threads},
-           {"parallel_loop", c.parallel_loop}, {"prefetch", c.prefetch},
+  j = Json{{"mr", c.mr},
+           {"nr", c.nr},
+           {"mc", c.mc},
+           {"kc", c.kc},
+           {"nc", c.nc},
+           {"threads", c.threads},
+           {"parallel_loop", c.parallel_loop},
+           {"prefetch", c.prefetch},
            {"compute", c.compute}};
 }
 
@@ -207,8 +211,8 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
             const int64_t i0 = ic + r * mr;
             const int64_t rows = std::min<int64_t>(mr, ic + mb - i0);
             if (pack)
-              pack(A + (a_trans ? pc + i0 * p.lda : i0 + pc * p.lda), p.lda, !a_trans, rows, kb,
-                   mr, ap + r * kbp * mr);
+              pack(A + (a_trans ? pc + i0 * p.lda : i0 + pc * p.lda), p.lda, !a_trans, rows, kb, mr,
+                   ap + r * kbp * mr);
             else if constexpr (std::is_same_v<Tin, T>)
               pack_panel<T, KP>(A, p.lda, !a_trans, i0, rows, pc, kb, mr, ap + r * kbp * mr);
           }
@@ -297,8 +301,7 @@ const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr, const std::str
   return nullptr;
 }
 
-CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads, int mr,
-                             int nr) {
+CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads, int mr, int nr) {
   const CpuInfo& ci = cpu_info();
   CpuGemmConfig c;
   // bf16: widen to fp32 FMA where this core's vdpbf16ps delivers fewer FLOP/s than its
@@ -328,8 +331,8 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
       if (cl.level == 3) return &cl;
     return nullptr;
   }();
-  const int64_t l3_share = l3 ? static_cast<int64_t>(l3->size_bytes) / std::max(1, l3->cores_sharing)
-                              : 4 * l2;
+  const int64_t l3_share =
+      l3 ? static_cast<int64_t>(l3->size_bytes) / std::max(1, l3->cores_sharing) : 4 * l2;
   int64_t nc = std::min<int64_t>((l3_share / 2) / (kc * es), 8192);
   nc = std::max<int64_t>(c.nr, nc / c.nr * c.nr);
   c.kc = static_cast<int>(round_up(kc, kp));
@@ -366,9 +369,9 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
   if (c.compute == "widen" && !ks.widen_table)
     return Status::Invalid("compute \"widen\" is only for bf16 with AVX-512");
   if (!find_kernel(ks, c.mr, c.nr, c.compute))
-    return Status::Invalid("no " + std::string(to_string(ks.isa)) + " micro-kernel of shape mr=" +
-                           std::to_string(c.mr) + " x nr=" + std::to_string(c.nr) + " (" +
-                           c.compute + ")");
+    return Status::Invalid("no " + std::string(to_string(ks.isa)) +
+                           " micro-kernel of shape mr=" + std::to_string(c.mr) +
+                           " x nr=" + std::to_string(c.nr) + " (" + c.compute + ")");
   // kc >= 1; bf16 packs k in pairs, so a k block must hold whole pairs; <= 8192 keeps the
   // B micro-panel (kc x NR) anywhere near L1, beyond which the blocking is meaningless.
   if (c.kc < 1 || c.kc > 8192) return Status::Invalid("kc must be in [1, 8192]");
@@ -376,8 +379,10 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
     return Status::Invalid("kc must be even for native bf16 (k pairs)");
   // mc, nc whole numbers of micro-panels: only the last block of a dimension has edge tiles,
   // and threads split blocks on micro-panel boundaries.
-  if (c.mc < c.mr || c.mc % c.mr != 0) return Status::Invalid("mc must be a positive multiple of mr");
-  if (c.nc < c.nr || c.nc % c.nr != 0) return Status::Invalid("nc must be a positive multiple of nr");
+  if (c.mc < c.mr || c.mc % c.mr != 0)
+    return Status::Invalid("mc must be a positive multiple of mr");
+  if (c.nc < c.nr || c.nc % c.nr != 0)
+    return Status::Invalid("nc must be a positive multiple of nr");
   // A block above 64 MiB cannot be cache-resident anywhere and only wastes memory.
   if (int64_t{c.mc} * c.kc * packed_size(c, ks.dtype) > (int64_t{64} << 20))
     return Status::Invalid("mc x kc block exceeds 64 MiB");
@@ -461,8 +466,7 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
 namespace {
 class BlisPlan : public Variant::Plan {
  public:
-  BlisPlan(const Problem& p, const CpuGemmConfig& c, const KernelSet& ks)
-      : p_(p), c_(c), ks_(ks) {}
+  BlisPlan(const Problem& p, const CpuGemmConfig& c, const KernelSet& ks) : p_(p), c_(c), ks_(ks) {}
   Status init() { return ws_.reserve(Workspace::bytes_for(c_, p_)); }
   Status run(const Operands& ops) override { return gemm::run(p_, ops, c_, ks_, &ws_); }
   std::size_t workspace_bytes() const override { return ws_.size(); }
@@ -496,10 +500,11 @@ Status BlisVariant::parse(const Json& config, const Problem& p, CpuGemmConfig* o
   auto get = [&](const char* key) {
     return config.contains(key) && config[key].is_number_integer() ? config[key].get<int>() : 0;
   };
-  Json merged = Json(gemm::default_config(p, *kernel_set(isa_, dtype_), cpu_info().cores,
-                                          get("mr"), get("nr")));
+  Json merged = Json(
+      gemm::default_config(p, *kernel_set(isa_, dtype_), cpu_info().cores, get("mr"), get("nr")));
   for (auto it = config.begin(); it != config.end(); ++it) {
-    if (!merged.contains(it.key())) return Status::Invalid("unknown config field \"" + it.key() + "\"");
+    if (!merged.contains(it.key()))
+      return Status::Invalid("unknown config field \"" + it.key() + "\"");
     merged[it.key()] = it.value();
   }
   return parse_config(merged, out);

@@ -2,7 +2,7 @@
 // portable}/...): five loops around a register-blocked micro-kernel (ukernel.h), packing of
 // A and B into 64-byte-aligned panels, OpenMP threading over the loop that suits the shape.
 //
-//   for jc in n step NC                  (loop 5; "jc": threads own column ranges)
+//   for jc in n step NC                  (loop 5; "jc": threads take column chunks dynamically)
 //     for pc in k step KC                (loop 4; pack B[pc:+KC, jc:+NC] -> Bp, L3)
 //       for ic in m step MC              (loop 3; "ic": threads own row ranges; pack A -> Ap, L2)
 //         for jr in NC step NR           (loop 2; "jr": threads split the B micro-panels)
@@ -35,7 +35,7 @@ struct KernelSet {
   Dtype dtype;
   const ukr::Desc* table;  // terminated by fn == nullptr
   int default_mr, default_nr;
-  ukr::PackFn pack;        // ISA packing; null = the driver's portable packing
+  ukr::PackFn pack;  // ISA packing; null = the driver's portable packing
   // compute = "widen" (bf16 only): fp32 kernels over panels widened while packing.
   const ukr::Desc* widen_table;
   ukr::PackFn widen_pack;
@@ -82,7 +82,8 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
 // The registry entry for one kernel set (one per file: cpu_avx512_f32.cpp, ...).
 class BlisVariant : public Variant {
  public:
-  BlisVariant(VariantInfo info, Isa isa, Dtype dtype) : info_(std::move(info)), isa_(isa), dtype_(dtype) {}
+  BlisVariant(VariantInfo info, Isa isa, Dtype dtype)
+      : info_(std::move(info)), isa_(isa), dtype_(dtype) {}
   const VariantInfo& info() const override { return info_; }
   Status available() const override;
   Json default_config(const Problem& p) const override;

@@ -10,10 +10,12 @@
 // position is returned. (kernels/ code otherwise never prints; this is the C API's contract.)
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "core/tuned.h"
 #include "gemm/blis.h"
 
 namespace perfcal {
@@ -111,6 +113,20 @@ Problem to_problem(const Call& x, gemm::Operands* ops) {
 // The one config-selection point (a tuned-config lookup slots in here, falling back to the
 // analytical default).
 CpuGemmConfig select_config(const Problem& p, const gemm::KernelSet& ks, int threads) {
+  // A tuned config for the nearest shape bucket (perfcal_load_profile / PERFCAL_PROFILE),
+  // used only when valid here. Threads: an explicit count wins; a tuned count never exceeds
+  // what PERFCAL_NUM_THREADS / OpenMP allow.
+  if (tuned::active()) {
+    const std::string name =
+        std::string("gemm/cpu/") + to_string(ks.isa) + "/" + to_string(ks.dtype);
+    if (auto j = tuned::lookup(name, p.m, p.n, p.k)) {
+      CpuGemmConfig c;
+      if (parse_config(*j, &c).ok()) {
+        c.threads = threads > 0 ? threads : std::min(c.threads, default_threads());
+        if (gemm::can_implement(c, p, ks).ok()) return c;
+      }
+    }
+  }
   return gemm::default_config(p, ks, threads > 0 ? threads : default_threads());
 }
 
@@ -144,8 +160,8 @@ int execute(const Call& x, const CpuGemmConfig* config, std::string* why) {
 CpuGemmConfig gemm_config_for(bool bf16, PerfcalOrder order, PerfcalTranspose trans_a,
                               PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k,
                               int threads) {
-  Call x{"gemm_config_for", bf16, order, trans_a, trans_b, m, n, k, 1.0f, nullptr, 1, nullptr,
-         1, 0.0f, nullptr, 1};
+  Call x{"gemm_config_for", bf16, order,   trans_a, trans_b, m,       n, k, 1.0f,
+         nullptr,           1,    nullptr, 1,       0.0f,    nullptr, 1};
   gemm::Operands ops;
   const Problem p = to_problem(x, &ops);
   const gemm::KernelSet* ks = gemm::best_kernel_set(p.dtype);
@@ -154,31 +170,31 @@ CpuGemmConfig gemm_config_for(bool bf16, PerfcalOrder order, PerfcalTranspose tr
 }
 
 int sgemm(const CpuGemmConfig& config, PerfcalOrder order, PerfcalTranspose trans_a,
-          PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-          int64_t ldc, std::string* why) {
-  return execute({"perfcal::sgemm", false, order, trans_a, trans_b, m, n, k, alpha, a, lda, b,
-                  ldb, beta, c, ldc},
+          PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+          std::string* why) {
+  return execute({"perfcal::sgemm", false, order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                  beta, c, ldc},
                  &config, why);
 }
 
 int sbgemm(const CpuGemmConfig& config, PerfcalOrder order, PerfcalTranspose trans_a,
            PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb, float beta,
-           float* c, int64_t ldc, std::string* why) {
-  return execute({"perfcal::sbgemm", true, order, trans_a, trans_b, m, n, k, alpha, a, lda, b,
-                  ldb, beta, c, ldc},
+           const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb, float beta, float* c,
+           int64_t ldc, std::string* why) {
+  return execute({"perfcal::sbgemm", true, order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                  beta, c, ldc},
                  &config, why);
 }
 
 }  // namespace perfcal
 
-extern "C" int perfcal_sgemm(PerfcalOrder order, PerfcalTranspose trans_a,
-                             PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k,
-                             float alpha, const float* a, int64_t lda, const float* b,
-                             int64_t ldb, float beta, float* c, int64_t ldc) {
-  return perfcal::execute({"perfcal_sgemm", false, order, trans_a, trans_b, m, n, k, alpha, a,
-                           lda, b, ldb, beta, c, ldc},
+extern "C" int perfcal_sgemm(PerfcalOrder order, PerfcalTranspose trans_a, PerfcalTranspose trans_b,
+                             int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                             int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                             int64_t ldc) {
+  return perfcal::execute({"perfcal_sgemm", false, order, trans_a, trans_b, m, n, k, alpha, a, lda,
+                           b, ldb, beta, c, ldc},
                           nullptr, nullptr);
 }
 
@@ -186,7 +202,7 @@ extern "C" int perfcal_sbgemm(PerfcalOrder order, PerfcalTranspose trans_a,
                               PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k,
                               float alpha, const uint16_t* a, int64_t lda, const uint16_t* b,
                               int64_t ldb, float beta, float* c, int64_t ldc) {
-  return perfcal::execute({"perfcal_sbgemm", true, order, trans_a, trans_b, m, n, k, alpha, a,
-                           lda, b, ldb, beta, c, ldc},
+  return perfcal::execute({"perfcal_sbgemm", true, order, trans_a, trans_b, m, n, k, alpha, a, lda,
+                           b, ldb, beta, c, ldc},
                           nullptr, nullptr);
 }

@@ -23,10 +23,10 @@
 namespace perfcal::gemm::ukr {
 
 struct Args {
-  int64_t kc;         // k extent of the panels (bf16: even, zero padded)
-  const void* a;      // packed A micro-panel, 64-byte aligned
-  const void* b;      // packed B micro-panel, 64-byte aligned
-  float* c;           // top-left of the C tile
+  int64_t kc;     // k extent of the panels (bf16: even, zero padded)
+  const void* a;  // packed A micro-panel, 64-byte aligned
+  const void* b;  // packed B micro-panel, 64-byte aligned
+  float* c;       // top-left of the C tile
   int64_t ldc;
   int m, n;           // valid rows / columns of this tile (1..MR, 1..NR)
   float alpha, beta;  // beta == 0: C is written, never read

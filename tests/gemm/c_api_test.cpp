@@ -2,9 +2,8 @@
 // semantics in both orders, cblas-style argument errors, the C++ explicit-config entries,
 // and the PERFCAL_ISA fallbacks through the API. The reference here is written in the
 // caller's own (row- or column-major) indexing, independent of the API's mapping.
-#include <perfcal/perfcal.h>
-
 #include <gtest/gtest.h>
+#include <perfcal/perfcal.h>
 
 #include <cmath>
 #include <limits>
@@ -60,8 +59,8 @@ void check_case(const Case& x, bool bf16, uint64_t seed) {
   auto opb = [&](int64_t l, int64_t j) {
     return double(x.tb == PerfcalNoTrans ? b[at(x.order, l, j, ldb)] : b[at(x.order, j, l, ldb)]);
   };
-  const int rc = bf16 ? perfcal_sbgemm(x.order, x.ta, x.tb, x.m, x.n, x.k, x.alpha, a16.data(),
-                                       lda, b16.data(), ldb, x.beta, c.data(), ldc)
+  const int rc = bf16 ? perfcal_sbgemm(x.order, x.ta, x.tb, x.m, x.n, x.k, x.alpha, a16.data(), lda,
+                                       b16.data(), ldb, x.beta, c.data(), ldc)
                       : perfcal_sgemm(x.order, x.ta, x.tb, x.m, x.n, x.k, x.alpha, a.data(), lda,
                                       b.data(), ldb, x.beta, c.data(), ldc);
   ASSERT_EQ(rc, 0);
@@ -76,8 +75,8 @@ void check_case(const Case& x, bool bf16, uint64_t seed) {
       const int64_t idx = at(x.order, i, j, ldc);
       inside[idx] = true;
       const double ref = x.alpha * s + (x.beta != 0 ? x.beta * double(c0[idx]) : 0.0);
-      const double bound = 4.0 * (x.k + 2) * kEps *
-                               (std::abs(x.alpha) * sabs + std::abs(x.beta * c0[idx])) + 1e-30;
+      const double bound =
+          4.0 * (x.k + 2) * kEps * (std::abs(x.alpha) * sabs + std::abs(x.beta * c0[idx])) + 1e-30;
       ASSERT_LE(std::abs(c[idx] - ref), bound)
           << "C(" << i << "," << j << ") order=" << x.order << " ta=" << x.ta << " tb=" << x.tb
           << " m=" << x.m << " n=" << x.n << " k=" << x.k << " bf16=" << bf16;
@@ -101,8 +100,8 @@ TEST(GemmCApi, BothOrdersEveryTransposeAlphaBeta) {
 TEST(GemmCApi, KnownRowMajorAnswer) {
   const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
   float c[4] = {0, 0, 0, 0};
-  ASSERT_EQ(perfcal_sgemm(PerfcalRowMajor, PerfcalNoTrans, PerfcalNoTrans, 2, 2, 2, 1.0f, a, 2,
-                          b, 2, 0.0f, c, 2),
+  ASSERT_EQ(perfcal_sgemm(PerfcalRowMajor, PerfcalNoTrans, PerfcalNoTrans, 2, 2, 2, 1.0f, a, 2, b,
+                          2, 0.0f, c, 2),
             0);
   EXPECT_EQ(c[0], 19);
   EXPECT_EQ(c[1], 22);
@@ -114,27 +113,27 @@ TEST(GemmCApi, BlasEdgeSemantics) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> a(6, 1.0f), b(6, 1.0f), c(4, nan);
   // beta = 0 overwrites NaN in C.
-  ASSERT_EQ(perfcal_sgemm(PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 2, 2, 3, 1.0f,
-                          a.data(), 2, b.data(), 3, 0.0f, c.data(), 2),
+  ASSERT_EQ(perfcal_sgemm(PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 2, 2, 3, 1.0f, a.data(),
+                          2, b.data(), 3, 0.0f, c.data(), 2),
             0);
   for (float v : c) EXPECT_EQ(v, 3.0f);
   // K = 0: C = beta * C, A and B never read (null is fine).
-  ASSERT_EQ(perfcal_sgemm(PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 2, 2, 0, 1.0f,
-                          nullptr, 2, nullptr, 1, -1.5f, c.data(), 2),
+  ASSERT_EQ(perfcal_sgemm(PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 2, 2, 0, 1.0f, nullptr,
+                          2, nullptr, 1, -1.5f, c.data(), 2),
             0);
   for (float v : c) EXPECT_EQ(v, -4.5f);
   // alpha = 0 and beta = 0: zeros, even over NaN.
   std::fill(c.begin(), c.end(), nan);
-  ASSERT_EQ(perfcal_sgemm(PerfcalRowMajor, PerfcalTrans, PerfcalNoTrans, 2, 2, 3, 0.0f,
-                          a.data(), 2, b.data(), 2, 0.0f, c.data(), 2),
+  ASSERT_EQ(perfcal_sgemm(PerfcalRowMajor, PerfcalTrans, PerfcalNoTrans, 2, 2, 3, 0.0f, a.data(), 2,
+                          b.data(), 2, 0.0f, c.data(), 2),
             0);
   for (float v : c) EXPECT_EQ(v, 0.0f);
   // M = 0 or N = 0: returns at once, C untouched (even a null C).
-  EXPECT_EQ(perfcal_sgemm(PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 0, 2, 3, 1.0f,
-                          a.data(), 1, b.data(), 3, 0.0f, nullptr, 1),
+  EXPECT_EQ(perfcal_sgemm(PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 0, 2, 3, 1.0f, a.data(),
+                          1, b.data(), 3, 0.0f, nullptr, 1),
             0);
-  EXPECT_EQ(perfcal_sgemm(PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 2, 0, 3, 1.0f,
-                          a.data(), 2, b.data(), 3, 0.0f, nullptr, 2),
+  EXPECT_EQ(perfcal_sgemm(PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 2, 0, 3, 1.0f, a.data(),
+                          2, b.data(), 3, 0.0f, nullptr, 2),
             0);
 }
 
@@ -166,8 +165,8 @@ TEST(GemmCApi, InvalidArgumentsAreReportedLikeCblas) {
   };
   for (const Bad& x : cases) {
     ::testing::internal::CaptureStderr();
-    const int rc = perfcal_sgemm(x.o, x.ta, x.tb, x.m, x.n, x.k, 1.0f, a.data(), x.lda,
-                                 b.data(), x.ldb, 0.0f, c.data(), x.ldc);
+    const int rc = perfcal_sgemm(x.o, x.ta, x.tb, x.m, x.n, x.k, 1.0f, a.data(), x.lda, b.data(),
+                                 x.ldb, 0.0f, c.data(), x.ldc);
     const std::string err = ::testing::internal::GetCapturedStderr();
     EXPECT_EQ(rc, x.want);
     EXPECT_NE(err.find("parameter number " + std::to_string(x.want)), std::string::npos) << err;
@@ -184,8 +183,8 @@ TEST(GemmCApi, InvalidArgumentsAreReportedLikeCblas) {
 TEST(GemmCApi, ExplicitConfig) {
   const int64_t m = 70, n = 50, k = 90;
   std::vector<float> a(m * k, 0.5f), b(k * n, 2.0f), c(m * n, 0.0f);
-  perfcal::CpuGemmConfig cfg = perfcal::gemm_config_for(false, PerfcalColMajor, PerfcalNoTrans,
-                                                        PerfcalNoTrans, m, n, k, 2);
+  perfcal::CpuGemmConfig cfg =
+      perfcal::gemm_config_for(false, PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, m, n, k, 2);
   EXPECT_GT(cfg.mr, 0);
   cfg.threads = 2;
   cfg.parallel_loop = "jr";

@@ -36,10 +36,10 @@ namespace perfcal::gemm::testing {
 inline constexpr double kEpsF32 = 1.0 / (1 << 23);
 
 struct Layout {
-  int64_t pad = 0;         // added to every leading dimension
-  int64_t offset = 0;      // elements the first element is shifted by (1 = misaligned)
-  bool nan_c = false;      // fill C with NaN (only meaningful with beta == 0)
-  bool integers = false;   // small integers in [-2, 2]: exact sums
+  int64_t pad = 0;        // added to every leading dimension
+  int64_t offset = 0;     // elements the first element is shifted by (1 = misaligned)
+  bool nan_c = false;     // fill C with NaN (only meaningful with beta == 0)
+  bool integers = false;  // small integers in [-2, 2]: exact sums
 };
 
 struct Outcome {
@@ -120,15 +120,15 @@ inline Outcome compare(const Problem& p, const Operands3& o, bool exact = false)
                                (std::abs(double(p.alpha)) * s + std::abs(double(p.beta)) * cin) +
                            1e-30;
       const double got = o.c[o.off + idx];
-      const double err = std::isfinite(got) ? std::abs(got - ref[idx])
-                                            : std::numeric_limits<double>::infinity();
-      const double ratio = exact ? (err == 0 ? 0.0 : std::numeric_limits<double>::infinity())
-                                 : err / bound;
+      const double err =
+          std::isfinite(got) ? std::abs(got - ref[idx]) : std::numeric_limits<double>::infinity();
+      const double ratio =
+          exact ? (err == 0 ? 0.0 : std::numeric_limits<double>::infinity()) : err / bound;
       out.worst_ratio = std::max(out.worst_ratio, ratio);
       if (!(ratio <= 1.0) && out.ok) {
         out.ok = false;
-        out.detail = "C(" + std::to_string(i) + "," + std::to_string(j) + ") = " +
-                     std::to_string(got) + ", reference " + std::to_string(ref[idx]) +
+        out.detail = "C(" + std::to_string(i) + "," + std::to_string(j) +
+                     ") = " + std::to_string(got) + ", reference " + std::to_string(ref[idx]) +
                      ", bound " + std::to_string(bound);
       }
     }

@@ -111,7 +111,8 @@ TEST_P(EveryVariant, Primes) {
   const int64_t sizes[][3] = {{97, 89, 101}, {131, 7, 257}, {3, 211, 5}, {251, 2, 127}};
   for (auto& s : sizes)
     for (Trans ta : kTrans)
-      for (Trans tb : kTrans) expect_ok(problem(s[0], s[1], s[2], ta, tb, -1.5f, 1.0f), {}, {.pad = 1});
+      for (Trans tb : kTrans)
+        expect_ok(problem(s[0], s[1], s[2], ta, tb, -1.5f, 1.0f), {}, {.pad = 1});
 }
 
 TEST_P(EveryVariant, ExactSmallIntegers) {
@@ -152,9 +153,9 @@ TEST_P(EveryVariant, Threads) {
   }
   for (const Json& c : configs) {
     expect_ok(problem(200, 150, 100, Trans::N, Trans::N, 1.0f, 1.0f), c);
-    expect_ok(problem(3, 500, 77, Trans::T, Trans::N), c);     // skinny m
-    expect_ok(problem(300, 2, 64, Trans::N, Trans::T), c);     // skinny n
-    expect_ok(problem(1, 1, 5), c);                            // fewer tiles than threads
+    expect_ok(problem(3, 500, 77, Trans::T, Trans::N), c);  // skinny m
+    expect_ok(problem(300, 2, 64, Trans::N, Trans::T), c);  // skinny n
+    expect_ok(problem(1, 1, 5), c);                         // fewer tiles than threads
   }
 }
 
@@ -179,36 +180,36 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
             for (const auto& nr : ps2.values) shapes.insert({mr.get<int>(), nr.get<int>()});
   int compiled = 0;
   for (const std::string& compute : computes)
-  for (auto [mr, nr] : shapes) {
-    for (int threads : {1, 2})
-      for (const char* loop : {"ic", "jr", "jc"}) {
-        if (threads == 1 && std::string(loop) != "ic") continue;
-        Json c = base;
-        c["mr"] = mr;
-        c["nr"] = nr;
-        c["mc"] = 2 * mr;
-        c["nc"] = 2 * nr;
-        c["kc"] = 8;
-        c["threads"] = threads;
-        c["parallel_loop"] = loop;
-        c["prefetch"] = 4;
-        c["compute"] = compute;
-        const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f);
-        if (!v_->can_implement(c, p).ok()) continue;  // shape not compiled for this ISA
-        ++compiled;
-        expect_ok(p, c, {.pad = 1, .offset = 1});
-        expect_ok(problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), c);
-      }
-  }
+    for (auto [mr, nr] : shapes) {
+      for (int threads : {1, 2})
+        for (const char* loop : {"ic", "jr", "jc"}) {
+          if (threads == 1 && std::string(loop) != "ic") continue;
+          Json c = base;
+          c["mr"] = mr;
+          c["nr"] = nr;
+          c["mc"] = 2 * mr;
+          c["nc"] = 2 * nr;
+          c["kc"] = 8;
+          c["threads"] = threads;
+          c["parallel_loop"] = loop;
+          c["prefetch"] = 4;
+          c["compute"] = compute;
+          const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f);
+          if (!v_->can_implement(c, p).ok()) continue;  // shape not compiled for this ISA
+          ++compiled;
+          expect_ok(p, c, {.pad = 1, .offset = 1});
+          expect_ok(problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), c);
+        }
+    }
   EXPECT_GT(compiled, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, EveryVariant, ::testing::ValuesIn(variant_names()), param_name);
 
 TEST(GemmRegistry, HasEveryPerfcalVariantAndBaseline) {
-  for (const char* name : {"gemm/cpu/avx512/f32", "gemm/cpu/avx512/bf16", "gemm/cpu/avx2/f32",
-                           "gemm/cpu/portable/f32", "gemm/cpu/openblas/f32",
-                           "gemm/cpu/onednn/f32", "gemm/cpu/onednn/bf16"})
+  for (const char* name :
+       {"gemm/cpu/avx512/f32", "gemm/cpu/avx512/bf16", "gemm/cpu/avx2/f32", "gemm/cpu/portable/f32",
+        "gemm/cpu/openblas/f32", "gemm/cpu/onednn/f32", "gemm/cpu/onednn/bf16"})
     EXPECT_NE(Registry::instance().find(name), nullptr) << name;
   // The wrong variant below must never be in the library's registry.
   for (const auto& v : Registry::instance().all())
@@ -242,7 +243,8 @@ class DropsLastK : public Variant {
 };
 
 TEST(GemmChecker, RejectsAVariantThatDropsTheLastK) {
-  for (const char* name : {"gemm/cpu/avx512/f32", "gemm/cpu/avx512/bf16", "gemm/cpu/portable/f32"}) {
+  for (const char* name :
+       {"gemm/cpu/avx512/f32", "gemm/cpu/avx512/bf16", "gemm/cpu/portable/f32"}) {
     const Variant* real = Registry::instance().find(name);
     ASSERT_NE(real, nullptr);
     if (!real->available().ok()) continue;

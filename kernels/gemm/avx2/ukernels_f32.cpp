@@ -78,7 +78,10 @@ void kernel(const Args& args) {
 }  // namespace
 
 const Desc kAvx2F32[] = {
-    {16, 6, &kernel<2, 6>}, {8, 12, &kernel<1, 12>}, {24, 4, &kernel<3, 4>}, {0, 0, nullptr},
+    {16, 6, &kernel<2, 6>},
+    {8, 12, &kernel<1, 12>},
+    {24, 4, &kernel<3, 4>},
+    {0, 0, nullptr},
 };
 
 }  // namespace perfcal::gemm::ukr

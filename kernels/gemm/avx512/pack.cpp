@@ -70,11 +70,9 @@ void transpose_pack(Load load, int64_t rows, int64_t kn, int width, float* out) 
 // 32-bit units (r, k) at x + k * 4 + r * ld_bytes.
 void transpose_pack32(const char* x, int64_t ld_bytes, int64_t rows, int64_t kn, int width,
                       float* out) {
-  transpose_pack(
-      [&](int64_t r, int64_t k0, __mmask16 m) {
-        return _mm512_maskz_loadu_ps(m, x + k0 * 4 + r * ld_bytes);
-      },
-      rows, kn, width, out);
+  transpose_pack([&](int64_t r, int64_t k0,
+                     __mmask16 m) { return _mm512_maskz_loadu_ps(m, x + k0 * 4 + r * ld_bytes); },
+                 rows, kn, width, out);
 }
 
 // bf16 -> fp32 is exact: the bf16 bits become the top half of the float.
@@ -82,8 +80,8 @@ inline __m512 widen16(__m256i h) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-void pack_bf16_widen(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t kb,
-                     int width, void* outv) {
+void pack_bf16_widen(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t kb, int width,
+                     void* outv) {
   const uint16_t* x = static_cast<const uint16_t*>(xv);
   float* out = static_cast<float*>(outv);
   if (!r_contig) {

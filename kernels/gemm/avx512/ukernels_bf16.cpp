@@ -8,7 +8,6 @@
 // MR/16 loads, NR broadcasts and MR/16 * NR vdpbf16ps into register-resident accumulators.
 // Requires AVX512F + AVX512_BF16 (checked by the variant before it is chosen).
 #include <immintrin.h>
-
 #include <x86intrin.h>
 
 #include <cstring>

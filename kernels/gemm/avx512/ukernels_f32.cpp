@@ -57,7 +57,8 @@ void kernel(const Args& args) {
   // Start pulling the C tile towards L1 now so the update after the k loop does not stall
   // on it (C is touched once per kc block; it is usually in L2/L3, not L1).
   for (int j = 0; j < args.n; ++j)
-    for (int v = 0; v < MV; ++v) _mm_prefetch(reinterpret_cast<const char*>(c + j * ldc + 16 * v), _MM_HINT_T0);
+    for (int v = 0; v < MV; ++v)
+      _mm_prefetch(reinterpret_cast<const char*>(c + j * ldc + 16 * v), _MM_HINT_T0);
 
   int64_t k = args.kc;
   if (args.prefetch > 0) {
@@ -116,8 +117,8 @@ void kernel(const Args& args) {
 #pragma GCC unroll 8
         for (int v = 0; v < MV; ++v) {
           float* p = c + j * ldc + 16 * v;
-          _mm512_storeu_ps(p, _mm512_fmadd_ps(acc[j][v], valpha,
-                                              _mm512_mul_ps(vbeta, _mm512_loadu_ps(p))));
+          _mm512_storeu_ps(
+              p, _mm512_fmadd_ps(acc[j][v], valpha, _mm512_mul_ps(vbeta, _mm512_loadu_ps(p))));
         }
     }
     return;
@@ -135,8 +136,7 @@ void kernel(const Args& args) {
       if (!mask[v]) continue;
       float* p = c + j * ldc + 16 * v;
       __m512 r = _mm512_mul_ps(acc[j][v], valpha);
-      if (beta != 0.0f)
-        r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask[v], p), r);
+      if (beta != 0.0f) r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask[v], p), r);
       _mm512_mask_storeu_ps(p, mask[v], r);
     }
   }

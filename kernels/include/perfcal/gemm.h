@@ -29,16 +29,15 @@ typedef enum PerfcalTranspose {
 } PerfcalTranspose;
 
 /* fp32 GEMM; returns 0, or the 1-based position of the first invalid argument. */
-int perfcal_sgemm(PerfcalOrder order, PerfcalTranspose trans_a, PerfcalTranspose trans_b,
-                  int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+int perfcal_sgemm(PerfcalOrder order, PerfcalTranspose trans_a, PerfcalTranspose trans_b, int64_t m,
+                  int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+                  int64_t ldb, float beta, float* c, int64_t ldc);
 
 /* A and B are bf16 bit patterns (the top 16 bits of an IEEE float32), C and the
  * accumulation are fp32. Returns as perfcal_sgemm. */
 int perfcal_sbgemm(PerfcalOrder order, PerfcalTranspose trans_a, PerfcalTranspose trans_b,
-                   int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
-                   int64_t lda, const uint16_t* b, int64_t ldb, float beta, float* c,
-                   int64_t ldc);
+                   int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a, int64_t lda,
+                   const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -51,11 +50,11 @@ namespace perfcal {
 // JSON form: {"mr":32,"nr":12,"mc":1088,"kc":240,"nc":8184,"threads":1,
 //             "parallel_loop":"ic","prefetch":0,"compute":"native"}
 struct CpuGemmConfig {
-  int mr = 0, nr = 0;        // micro-tile (register block); a compiled micro-kernel shape
+  int mr = 0, nr = 0;          // micro-tile (register block); a compiled micro-kernel shape
   int mc = 0, kc = 0, nc = 0;  // cache blocks: A block mc x kc in L2, B panel kc x nc in L3
   int threads = 1;
   std::string parallel_loop = "ic";  // "ic" (rows), "jr" (B micro-panels), "jc" (columns)
-  int prefetch = 0;          // A-panel software prefetch distance in k steps; 0 = off
+  int prefetch = 0;                  // A-panel software prefetch distance in k steps; 0 = off
   // bf16 only: "native" multiplies bf16 pairs with vdpbf16ps; "widen" converts the panels to
   // fp32 while packing and runs the fp32 FMA kernels (products of bf16 values are exact in
   // fp32, accumulation is fp32 either way). Which is faster depends on the core.
@@ -71,13 +70,13 @@ CpuGemmConfig gemm_config_for(bool bf16, PerfcalOrder order, PerfcalTranspose tr
 // As perfcal_sgemm / perfcal_sbgemm with an explicit config (tuner, benchmarks). An
 // invalid config returns -1 with the reason in *why (when non-null), C untouched.
 int sgemm(const CpuGemmConfig& config, PerfcalOrder order, PerfcalTranspose trans_a,
-          PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-          int64_t ldc, std::string* why = nullptr);
+          PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+          std::string* why = nullptr);
 int sbgemm(const CpuGemmConfig& config, PerfcalOrder order, PerfcalTranspose trans_a,
            PerfcalTranspose trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb, float beta,
-           float* c, int64_t ldc, std::string* why = nullptr);
+           const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb, float beta, float* c,
+           int64_t ldc, std::string* why = nullptr);
 
 }  // namespace perfcal
 #endif /* __cplusplus */
