@@ -10,5 +10,6 @@
 #include <perfcal/gemm.h>
 
 #include <perfcal/attention.h>
+#include <perfcal/allreduce.h>
 
 #endif /* PERFCAL_PERFCAL_H_ */
