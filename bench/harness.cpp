@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -81,6 +82,23 @@ double max_rel_error(const double* ref, const float* got, std::size_t n, double 
     if (!(e <= worst)) worst = e;  // also catches NaN
   }
   return worst;
+}
+
+profile::TimeStats time_stats(std::vector<double> t) {
+  profile::TimeStats s;
+  if (t.empty()) return s;
+  std::sort(t.begin(), t.end());
+  s.repetitions = static_cast<int>(t.size());
+  s.min = t.front();
+  s.max = t.back();
+  s.median = t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
+  double mean = 0;
+  for (double x : t) mean += x;
+  mean /= double(t.size());
+  double var = 0;
+  for (double x : t) var += (x - mean) * (x - mean);
+  s.cv = t.size() > 1 && mean > 0 ? std::sqrt(var / double(t.size() - 1)) / mean : 0.0;
+  return s;
 }
 
 void fill_uniform(float* x, std::size_t n, uint64_t seed) {

@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "profile/profile.h"
 
 namespace perfcal::bench {
 
@@ -96,6 +97,11 @@ std::string tags_of(const Json& problem);
 // max(|ref|, floor) so near-zero outputs do not blow up the ratio. NaN/Inf in `got` with
 // finite `ref` returns +inf (a kernel that produced them is incorrect).
 double max_rel_error(const double* ref, const float* got, std::size_t n, double floor);
+
+// Median/min/max/cv of per-repetition times (seconds per iteration): the one statistics
+// routine behind every reported time (the reporter's measurements and the tuner's
+// evaluations). cv is the sample standard deviation over the mean.
+profile::TimeStats time_stats(std::vector<double> times);
 
 // Seeded uniform [-1, 1) inputs (never zeros); record the seed in the problem.
 void fill_uniform(float* x, std::size_t n, uint64_t seed);

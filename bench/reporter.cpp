@@ -53,18 +53,7 @@ void ProfileReporter::finish(const std::string& bench_name, const std::vector<co
   }
   if (m.outcome != "passed") m.verified = false;
   if (m.outcome == "passed" && !t.empty()) {
-    std::sort(t.begin(), t.end());
-    TimeStats s;
-    s.repetitions = static_cast<int>(t.size());
-    s.min = t.front();
-    s.max = t.back();
-    s.median = t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
-    double mean = 0;
-    for (double x : t) mean += x;
-    mean /= double(t.size());
-    double var = 0;
-    for (double x : t) var += (x - mean) * (x - mean);
-    s.cv = t.size() > 1 ? std::sqrt(var / double(t.size() - 1)) / mean : 0.0;
+    const TimeStats s = time_stats(t);
     if (s.min > 0) {
       m.time_s = s;
       m.noisy = s.cv > kNoisyCv;

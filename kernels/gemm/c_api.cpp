@@ -123,7 +123,10 @@ CpuGemmConfig select_config(const Problem& p, const gemm::KernelSet& ks, int thr
       CpuGemmConfig c;
       if (parse_config(*j, &c).ok()) {
         c.threads = threads > 0 ? threads : std::min(c.threads, default_threads());
-        if (gemm::can_implement(c, p, ks).ok()) return c;
+        // Checked on the dense problem of the same shape: config constraints do not depend
+        // on leading dimensions, and gemm_config_for passes placeholder ones.
+        if (gemm::can_implement(c, Problem::dense(p.dtype, p.m, p.n, p.k, p.ta, p.tb), ks).ok())
+          return c;
       }
     }
   }

@@ -1,0 +1,129 @@
+#include "model/gemm_cpu_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace perfcal::model {
+namespace {
+
+double ceil_div(double a, double b) { return std::ceil(a / b); }
+
+// Penalty for a working set `need` in a cache of `have` bytes: none while it fits, then
+// falling towards `floor` as the overflow grows (the data comes from the next level).
+double fit(double need, double have, double floor) {
+  if (need <= have) return 1.0;
+  const double over = std::min(1.0, (need - have) / have);
+  return 1.0 - (1.0 - floor) * over;
+}
+
+}  // namespace
+
+GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMachine& mc) {
+  GemmPrediction p;
+  const double inf = std::numeric_limits<double>::infinity();
+  auto geti = [&](const char* key, int fallback) {
+    return c.contains(key) && c[key].is_number() ? c[key].get<int>() : fallback;
+  };
+  const double mr = geti("mr", 16), nr = geti("nr", 8);
+  const double mcb = geti("mc", 256), kc = geti("kc", 256), nc = geti("nc", 4096);
+  const int threads = std::max(1, geti("threads", 1));
+  const std::string loop = c.value("parallel_loop", std::string("ic"));
+  const int prefetch = geti("prefetch", 0);
+  if (mr <= 0 || nr <= 0 || mcb <= 0 || kc <= 0 || nc <= 0 || s.m <= 0 || s.n <= 0 || s.k <= 0) {
+    p.seconds = inf;
+    return p;
+  }
+  const double m = double(s.m), n = double(s.n), k = double(s.k), es = s.elem_bytes;
+  // Effective blocks never exceed the problem (blis.cpp blocks_for).
+  const double mb = std::min(mcb, ceil_div(m, mr) * mr), kb = std::min(kc, k),
+               nb = std::min(nc, ceil_div(n, nr) * nr);
+  const double lanes = mc.simd_lanes_f32 * (es == 2 ? 2 : 1);  // bf16 pairs per lane
+
+  // Register blocking: accumulators (vectors) must keep latency x units FMAs in flight.
+  const double acc = std::ceil(mr / lanes) * nr;
+  const double in_flight = mc.fma_latency * mc.fma_units;
+  p.eff_register = std::min(1.0, acc / in_flight);
+  // The tile, the A vectors of one k step and a broadcast register must fit the file;
+  // beyond it the compiler spills accumulators to the stack every k step.
+  if (acc + std::ceil(mr / lanes) + 1 > mc.vector_registers) p.eff_register *= 0.5;
+  // Load/FMA balance: two load ports feed two FMA ports.
+  const double loads = std::ceil(mr / lanes) + nr;
+  p.eff_loads = std::min(1.0, acc / loads);
+  // One C tile load + store per micro-kernel call (2 * acc vector ops, ~1 per cycle) against
+  // kb * acc / units FMA cycles.
+  const double fma_cycles = kb * acc / mc.fma_units;
+  p.eff_call = fma_cycles / (fma_cycles + 2 * acc + 20);
+
+  // Cache fit. L1: the B micro-panel (kb x nr) stays while A micro-panels stream through,
+  // with one being loaded ahead.
+  const double l1_need = (kb * nr + 2 * kb * mr) * es;
+  p.eff_cache = fit(l1_need, mc.l1, 0.75);
+  // L2: the packed A block, using half of L2 so B panels and C lines can pass through.
+  p.eff_cache *= fit(mb * kb * es, mc.l2 / 2, 0.7);
+  // L3 share: the packed B panel (kb x nb).
+  p.eff_cache *= fit(kb * nb * es, mc.l3_share, 0.85);
+  // Software prefetch: a small distance helps A streaming a little, a large one evicts.
+  if (prefetch > 0) p.eff_cache *= prefetch <= 16 ? 1.01 : 0.98;
+
+  // Edge tiles: full tiles are computed.
+  const double padded = ceil_div(m, mr) * mr * ceil_div(n, nr) * nr;
+  p.eff_edge = m * n / padded;
+
+  // Load balance of the split loop: the busiest thread's share of micro-tiles.
+  const double tiles_m = ceil_div(m, mr), tiles_n = ceil_div(n, nr);
+  double busiest = 1.0 / threads;
+  if (threads > 1) {
+    if (loop == "ic") busiest = ceil_div(tiles_m, threads) / tiles_m;
+    else if (loop == "jc") busiest = ceil_div(tiles_n, threads) / tiles_n;
+    else busiest = ceil_div(ceil_div(nb, nr), threads) / ceil_div(nb, nr);  // jr in an nc block
+  }
+  p.eff_balance = (1.0 / threads) / busiest;
+
+  const double flops = 2 * m * n * k;
+  const double eff = p.eff_register * p.eff_loads * p.eff_call * p.eff_cache * p.eff_edge *
+                     p.eff_balance;
+  p.compute_s = flops / (mc.peak_gflops_core * 1e9 * threads * std::max(eff, 1e-3));
+
+  // Memory traffic: B packed once (read + write), A packed once per nc block (read + write
+  // and per-thread copies for jc), C read+written once per kc block; at the machine's
+  // bandwidth. "jr" with one ic block shares A; "jc" repacks A per thread.
+  const double n_blocks = ceil_div(n, nb), k_blocks = ceil_div(k, kb);
+  const double a_copies = loop == "jc" ? std::max(n_blocks, double(threads)) : n_blocks;
+  const double bytes = 2 * k * n * es + 2 * m * k * es * a_copies + 2 * 4 * m * n * k_blocks;
+  p.memory_s = bytes / (mc.mem_gbps * 1e9);
+
+  // Overheads: a parallel region (~5 us), two barriers per shared panel (~1 us each).
+  if (threads > 1) {
+    double barriers = 0;
+    if (loop != "jc") barriers += 2 * n_blocks * k_blocks;
+    if (loop == "jr") barriers += 2 * n_blocks * k_blocks * ceil_div(m, mb);
+    p.overhead_s = 5e-6 + barriers * 1e-6;
+  }
+  p.seconds = std::max(p.compute_s, p.memory_s) + p.overhead_s;
+  return p;
+}
+
+namespace {
+
+class GemmCpuModel : public CostModel {
+ public:
+  GemmCpuModel(GemmShape s, CpuMachine m) : s_(s), m_(m) {}
+  std::string name() const override { return "gemm-cpu-blocking"; }
+  double predict_seconds(const Json& config) const override {
+    return predict_gemm_cpu(config, s_, m_).seconds;
+  }
+
+ private:
+  GemmShape s_;
+  CpuMachine m_;
+};
+
+}  // namespace
+
+std::unique_ptr<CostModel> gemm_cpu_model(const GemmShape& shape, const CpuMachine& machine) {
+  return std::make_unique<GemmCpuModel>(shape, machine);
+}
+
+}  // namespace perfcal::model

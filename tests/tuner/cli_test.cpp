@@ -1,0 +1,100 @@
+// `perfcal tune` rejects bad input with one clear line and exit 2; a tiny real run and a
+// replay of a recorded cache work end to end.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "profile/profile.h"
+#include "test_util.h"
+#include "tuner/cli.h"
+
+namespace perfcal::tuner {
+namespace {
+
+using test::bin;
+using test::run;
+
+void expect_clear_error(const test::RunResult& r, const std::string& needle) {
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+  EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
+
+TEST(TuneCli, RejectsBadInput) {
+  const std::string tune = bin("perfcal") + " tune ";
+  expect_clear_error(run(tune + "--kernel conv --shapes 8x8x8 --budget 1e"), "unknown or untunable kernel \"conv\"");
+  expect_clear_error(run(tune + "--dtype f7 --shapes 8x8x8 --budget 1e"), "unsupported dtype \"f7\"");
+  expect_clear_error(run(tune + "--strategy magic --shapes 8x8x8 --budget 1e"), "unknown strategy \"magic\"");
+  expect_clear_error(run(tune + "--device cuda:3 --shapes 8x8x8 --budget 1e"), "unsupported device");
+  expect_clear_error(run(tune + "--shapes 8x8 --budget 1e"), "bad shape \"8x8\"");
+  expect_clear_error(run(tune + "--shapes 8x0x8 --budget 1e"), "bad shape");
+  expect_clear_error(run(tune + "--budget 1e"), "no shapes given");
+  expect_clear_error(run(tune + "--shapes 8x8x8 --budget 0s"), "budget must be positive");
+  expect_clear_error(run(tune + "--shapes 8x8x8 --budget soon"), "bad budget");
+  expect_clear_error(run(tune + "--shapes-from /nonexistent/shapes.txt --budget 1e"), "cannot read shapes file");
+  expect_clear_error(run(tune + "--shapes 8x8x8 --budget 1e --fix nosuch=1"), "no tunable field \"nosuch\"");
+  expect_clear_error(run(tune + "--shapes 8x8x8 --budget 1e --fix mr=5"), "search space");
+  const std::string corrupt = test::temp_path("corrupt_cache.jsonl");
+  test::write_file(corrupt, "not json\n");
+  expect_clear_error(run(tune + "--shapes 8x8x8 --budget 1e --cache " + corrupt), "corrupt tuning cache");
+  EXPECT_FALSE(std::filesystem::exists(corrupt)) << "moved aside, not overwritten";
+}
+
+TEST(TuneCli, ParsersAcceptTheDocumentedForms) {
+  std::vector<Shape> s;
+  EXPECT_EQ(parse_shapes("4096x4096x4096,512x4096x11008", &s), "");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].k, 11008);
+  Budget b;
+  EXPECT_EQ(parse_budget("120s", &b), "");
+  EXPECT_EQ(b.max_seconds, 120);
+  b = {};
+  EXPECT_EQ(parse_budget("2m", &b), "");
+  EXPECT_EQ(b.max_seconds, 120);
+  b = {};
+  EXPECT_EQ(parse_budget("40e", &b), "");
+  EXPECT_EQ(b.max_evaluations, 40);
+  EXPECT_NE(parse_budget("1.5e", &b), "");
+  std::string f;
+  std::vector<Json> v;
+  EXPECT_EQ(parse_fix("parallel_loop=ic|jr", &f, &v), "");
+  EXPECT_EQ(f, "parallel_loop");
+  EXPECT_EQ(v, (std::vector<Json>{"ic", "jr"}));
+}
+
+TEST(TuneCli, TinyRealRunWritesAValidProfileAndResumes) {
+  const std::string prof = test::temp_path("tune_profile.json"), cache = test::temp_path("tune_cache.jsonl");
+  const std::string shapes = test::temp_path("shapes.txt");
+  std::remove(prof.c_str());
+  std::remove(cache.c_str());
+  test::write_file(shapes, "# one tiny shape\n24x40x56\n");
+  const std::string cmd = bin("perfcal") + " tune --shapes-from " + shapes +
+                          " --strategy model --budget 4e --min-time 0.0005 --fix threads=1 --profile " +
+                          prof + " --cache " + cache;
+  auto r = run(cmd);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("24x40x56"), std::string::npos) << r.output;
+  std::string err;
+  auto doc = profile::read_json_file(prof, &err);
+  ASSERT_TRUE(doc) << err;
+  EXPECT_TRUE(profile::validate(*doc).empty()) << profile::validate(*doc).front();
+  ASSERT_EQ((*doc)["tuned"].size(), 1u);
+  EXPECT_EQ((*doc)["tuned"][0]["problem"]["m"], 24);
+  // The rerun measures nothing new: every evaluation comes from the cache.
+  auto again = run(cmd);
+  ASSERT_EQ(again.code, 0) << again.output;
+  std::remove(prof.c_str());
+  std::remove(cache.c_str());
+}
+
+TEST(TuneCli, ReplaysARecordedCacheWithoutHardware) {
+  const std::string data = std::string(PERFCAL_SOURCE_DIR) + "/tests/tuner/data/gemm_avx512_f32_32x1024x1024.jsonl";
+  auto r = run(bin("perfcal") + " tune --replay --variant gemm/cpu/avx512/f32 --cache " + data +
+               " --shapes 32x1024x1024 --strategy model --budget 9e");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("32x1024x1024"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace perfcal::tuner

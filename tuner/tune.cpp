@@ -1,0 +1,258 @@
+#include "tuner/tune.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "core/tuned.h"
+#include "discovery.h"
+#include "model/gemm_cpu_model.h"
+#include "profile/profile.h"
+#include "tuner/gemm_target.h"
+
+namespace perfcal::tuner {
+
+std::string Shape::str() const {
+  return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+}
+
+std::string short_config(const Json& c) {
+  if (!c.is_object() || !c.contains("mr") || !c.contains("nr")) return c.dump();
+  auto i = [&](const char* k) { return c.contains(k) ? c[k].dump() : std::string("?"); };
+  return i("mr") + "x" + i("nr") + " mc" + i("mc") + " kc" + i("kc") + " nc" + i("nc") + " t" +
+         i("threads") + " " + c.value("parallel_loop", std::string("?")) + " pf" + i("prefetch");
+}
+
+ShapeResult tune_target(const Target& t, Measurer& m, Cache* cache, Strategy& s, Budget b,
+                        uint64_t seed, const std::function<void(const Progress&)>& progress) {
+  ShapeResult r;
+  r.variant = t.variant;
+  r.flops = t.flops;
+  r.default_config = t.default_config;
+  r.space_total = t.space.total();
+  r.space_valid = t.space.count_valid();
+  Evaluator ev(t, &m, cache, b);
+  ev.on_progress = progress;
+  const Evaluation* def = ev.evaluate_default();
+  // Candidates 10x slower than the default are not worth nine repetitions; the floor keeps
+  // tiny problems from calling scheduler noise a timeout.
+  if (def->passed()) m.set_time_limit(std::max(1.0, 10 * def->median_s));
+  s.search(ev, seed);
+
+  std::vector<const Evaluation*> cands;
+  for (const auto& [i, e] : ev.results()) cands.push_back(&e);
+  const Decision d = decide(def, cands);
+  r.evaluations = ev.evaluations();
+  r.measured = ev.measured();
+  for (const Evaluation* e : cands) r.passed += e->passed();
+  r.share = r.space_valid ? double(ev.results().size()) / double(r.space_valid) : 0;
+  r.default_s = def->passed() ? def->median_s : 0;
+  r.best_s = ev.best() ? ev.best()->median_s : 0;
+  r.reason = d.reason;
+  r.p_value = d.p_value;
+  if (d.winner) {
+    r.tuned_config = d.winner->config;
+    r.tuned_s = d.winner->median_s;
+    r.changed = d.changed;
+    if (r.default_s > 0) r.speedup = r.default_s / r.tuned_s;
+  }
+  return r;
+}
+
+Target replay_target(const Cache& cache, const std::string& variant, const std::string& dtype,
+                     const Json& problem, std::string* error) {
+  Target t;
+  t.variant = variant;
+  t.dtype = dtype;
+  t.problem = problem;
+  const auto entries = cache.entries_for(variant, dtype, problem);
+  if (entries.empty()) {
+    if (error) *error = "the cache holds no evaluations of " + variant + " " + dtype + " " + problem.dump();
+    return t;
+  }
+  t.fingerprint = entries.front().first.fingerprint;
+  // Candidate values per field, in JSON order (numbers ascending), from every recorded config.
+  std::map<std::string, std::set<Json>> values;
+  std::set<std::string> measurable;
+  for (const auto& [k, e] : entries) {
+    if (e.is_default) t.default_config = k.config;
+    // The default may lie off the grid (analytical blocks); it is evaluated on its own.
+    if (e.is_default) continue;
+    for (auto it = k.config.begin(); it != k.config.end(); ++it) values[it.key()].insert(it.value());
+    if (e.outcome != "invalid_config" && e.outcome != "unsupported") measurable.insert(k.config.dump());
+  }
+  SearchSpace sp;
+  for (const auto& [name, vals] : values) sp.push_back({name, std::vector<Json>(vals.begin(), vals.end())});
+  t.space = Space(sp, Json::object(), [measurable](const Json& c) {
+    return measurable.count(c.dump()) ? Status::Ok() : Status::Invalid("not in the recording");
+  });
+  if (t.default_config.empty()) t.default_config = t.space.config_at(t.space.valid_indices().front());
+  if (variant.rfind("gemm/cpu/", 0) == 0 && problem.contains("m")) {
+    const int es = dtype == "bf16" ? 2 : 4;
+    const model::GemmShape shape{problem["m"].get<int64_t>(), problem["n"].get<int64_t>(),
+                                 problem["k"].get<int64_t>(), es};
+    t.flops = 2.0 * double(shape.m) * double(shape.n) * double(shape.k);
+    t.model = model::gemm_cpu_model(shape, model::CpuMachine::discover(nullptr));
+  }
+  return t;
+}
+
+Json tuned_entry(const ShapeResult& r, const std::string& dtype, const std::string& device,
+                 const std::string& strategy) {
+  auto lg = [](int64_t x) { return static_cast<int>(std::lround(std::log2(double(std::max<int64_t>(x, 1))))); };
+  Json e{{"name", r.variant},
+         {"device", device},
+         {"dtype", dtype},
+         {"fingerprint", tuned::cpu_fingerprint()},
+         {"arch", tuned::cpu_arch()},
+         {"problem", {{"m", r.shape.m}, {"n", r.shape.n}, {"k", r.shape.k}}},
+         {"bucket", {{"m", lg(r.shape.m)}, {"n", lg(r.shape.n)}, {"k", lg(r.shape.k)}}},
+         {"config", r.tuned_config},
+         {"default_config", r.default_config},
+         {"median_s", r.tuned_s},
+         {"default_median_s", r.default_s},
+         {"speedup", r.speedup},
+         {"p_value", r.p_value},
+         {"changed", r.changed},
+         {"strategy", strategy},
+         {"evaluations", r.evaluations},
+         {"space_valid", r.space_valid},
+         {"tuned_at", profile::utc_now()}};
+  if (r.flops > 0 && r.tuned_s > 0) e["gflops"] = r.flops / r.tuned_s / 1e9;
+  return e;
+}
+
+namespace {
+
+Status write_profile(const std::string& path, const std::vector<Json>& entries) {
+  profile::Profile p;
+  std::string err;
+  if (std::filesystem::exists(path)) {
+    auto loaded = profile::load(path, &err);
+    if (!loaded) return Status::Invalid("cannot update profile " + path + ": " + err);
+    p = *loaded;
+  } else {
+    p.created = p.finished = profile::utc_now();
+    p.partial = false;
+    p.perfcal_version = library_versions()["perfcal"].get<std::string>();
+    p.git_revision = bench::git_revision();
+    p.host = bench::host_json();
+    p.devices = bench::devices_json();
+    p.software = bench::software_json();
+    p.command = {"perfcal", "tune"};
+  }
+  // One entry per (name, device fingerprint, problem): a retune replaces it.
+  for (const Json& e : entries) {
+    Json& arr = p.tuned;
+    for (auto it = arr.begin(); it != arr.end();) {
+      if (it->value("name", "") == e["name"] && it->value("fingerprint", "") == e["fingerprint"] &&
+          it->value("problem", Json()) == e["problem"])
+        it = arr.erase(it);
+      else
+        ++it;
+    }
+    arr.push_back(e);
+  }
+  const std::string w = profile::save(path, p);
+  if (!w.empty()) return Status::Invalid("cannot write profile " + path + ": " + w);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::string* error) {
+  auto bad = [&](const std::string& why) {
+    if (error) *error = why;
+    return 2;
+  };
+  if (o.kernel != "gemm") return bad("unknown or untunable kernel \"" + o.kernel + "\" (tunable: gemm)");
+  const auto dtype = parse_dtype(o.dtype);
+  if (!dtype || (*dtype != Dtype::f32 && *dtype != Dtype::bf16))
+    return bad("unsupported dtype \"" + o.dtype + "\" for gemm (f32, bf16)");
+  if (o.device != "cpu:0" && o.device != "cpu")
+    return bad("unsupported device \"" + o.device + "\" (the GEMM tuner runs on cpu:0)");
+  auto strategy = make_strategy(o.strategy);
+  if (!strategy) return bad("unknown strategy \"" + o.strategy + "\" (exhaustive, random, annealing, model)");
+  if (o.shapes.empty()) return bad("no shapes given (--shapes MxNxK,... or --shapes-from FILE)");
+  if (o.budget.max_evaluations <= 0 && o.budget.max_seconds <= 0) return bad("the budget must be positive");
+  if (o.replay && o.cache_path.empty()) return bad("--replay needs --cache FILE");
+
+  Cache cache;
+  if (Status s = cache.open(o.cache_path); !s.ok()) return bad(s.message());
+
+  const gemm::Variant* v = nullptr;
+  std::string why;
+  if (!o.replay) {
+    if (!o.variant.empty()) {
+      v = gemm::Registry::instance().find(o.variant);
+      if (!v) return bad("unknown variant \"" + o.variant + "\"");
+      if (Status s = v->available(); !s.ok()) return bad(o.variant + ": " + s.message());
+    } else {
+      v = pick_gemm_variant(*dtype, &why);
+      if (!v) return bad(why);
+    }
+  }
+  std::optional<profile::Profile> prof;
+  if (!o.profile_path.empty() && std::filesystem::exists(o.profile_path)) {
+    prof = profile::load(o.profile_path, &why);
+    if (!prof) return bad("cannot read profile " + o.profile_path + ": " + why);
+  }
+
+  const bool tty = isatty(fileno(stderr));
+  std::vector<Json> entries;
+  int rc = 0;
+  for (std::size_t si = 0; si < o.shapes.size(); ++si) {
+    const Shape& sh = o.shapes[si];
+    const Json problem{{"m", sh.m}, {"n", sh.n}, {"k", sh.k}};
+    Target t;
+    std::unique_ptr<Measurer> meas;
+    if (o.replay) {
+      t = replay_target(cache, o.variant.empty() ? std::string("gemm/cpu/") + tuned::cpu_arch() + "/" + o.dtype : o.variant,
+                        o.dtype, problem, &why);
+      if (!why.empty()) return bad(why);
+      meas = std::make_unique<ReplayMeasurer>(cache, t.variant, t.dtype, problem);
+    } else {
+      t = gemm_target(*v, sh.m, sh.n, sh.k, prof ? &*prof : nullptr);
+      SearchSpace sp = t.space.params();
+      for (const auto& [field, vals] : o.fixed)
+        if (Status s = restrict_field(&sp, field, vals); !s.ok()) return bad(s.message());
+      const gemm::Problem gp = gemm::Problem::dense(*dtype, sh.m, sh.n, sh.k);
+      const gemm::Variant* vp = v;
+      t.space = Space(sp, t.default_config, [vp, gp](const Json& c) { return vp->can_implement(c, gp); });
+      // A field pinned to one value is pinned for the default too, so the speedup compares
+      // like with like (e.g. --fix threads=1 on a machine shared with other jobs).
+      Json pinned = t.default_config;
+      for (const auto& [field, vals] : o.fixed)
+        if (vals.size() == 1) pinned[field] = vals.front();
+      if (t.space.check(pinned).ok()) t.default_config = pinned;
+      meas = std::make_unique<GemmMeasurer>(*v, gp, o.timing);
+    }
+    if (t.space.count_valid() == 0) return bad("the search space of " + t.variant + " for " + sh.str() + " is empty");
+    auto progress = [&](const Progress& p) {
+      const double gf = p.best_median_s > 0 ? t.flops / p.best_median_s / 1e9 : 0;
+      const double sp = p.default_median_s > 0 && p.best_median_s > 0 ? p.default_median_s / p.best_median_s : 0;
+      std::fprintf(stderr, "%s[%zu/%zu %s] %lld evals (%lld passed) %.0fs  best %.1f GFLOP/s  %.2fx default%s",
+                   tty ? "\r" : "", si + 1, o.shapes.size(), sh.str().c_str(), (long long)p.evaluations,
+                   (long long)p.passed, p.elapsed_s, gf, sp, tty ? "   " : "\n");
+      std::fflush(stderr);
+    };
+    ShapeResult r = tune_target(t, *meas, o.replay ? nullptr : &cache, *strategy, o.budget, o.seed, progress);
+    if (tty) std::fprintf(stderr, "\n");
+    r.shape = sh;
+    if (r.tuned_s <= 0) rc = 1;
+    else entries.push_back(tuned_entry(r, o.dtype, "cpu:0", o.strategy));
+    if (results) results->push_back(r);
+  }
+  if (!o.profile_path.empty() && !o.replay && !entries.empty()) {
+    if (Status s = write_profile(o.profile_path, entries); !s.ok()) {
+      if (error) *error = s.message();
+      return 1;
+    }
+  }
+  return rc;
+}
+
+}  // namespace perfcal::tuner

@@ -1,0 +1,73 @@
+// The tuning pipeline behind `perfcal tune`: per shape, build the target, evaluate the
+// default, run the strategy within the budget (through the cache), decide the winner with
+// the significance test, then write the winners into the profile's `tuned` section.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tuner/cache.h"
+#include "tuner/evaluator.h"
+#include "tuner/select.h"
+#include "tuner/strategy.h"
+#include "tuner/timing.h"
+
+namespace perfcal::tuner {
+
+struct Shape {
+  int64_t m = 0, n = 0, k = 0;
+  std::string str() const;
+};
+
+struct ShapeResult {
+  Shape shape;
+  std::string variant;
+  Json default_config = Json::object(), tuned_config = Json::object();
+  double default_s = 0, tuned_s = 0;  // medians
+  double flops = 0;
+  double speedup = 1, p_value = 1;
+  bool changed = false;
+  std::string reason;
+  int64_t evaluations = 0, measured = 0, passed = 0;
+  uint64_t space_total = 0, space_valid = 0;
+  double share = 0;  // evaluated / valid
+  double best_s = 0;  // fastest passed median, declared winner or not
+};
+
+// Tunes one target (the unit the tests drive with a replayed cache). `cache` may be null.
+ShapeResult tune_target(const Target& t, Measurer& m, Cache* cache, Strategy& s, Budget b,
+                        uint64_t seed, const std::function<void(const Progress&)>& progress = {});
+
+// A target rebuilt from a recording alone (no variant, no hardware): each field's candidates
+// are the values recorded, a point is valid iff it was recorded as measurable, the default
+// is the entry marked "default". *error when the recording holds no such problem.
+Target replay_target(const Cache& cache, const std::string& variant, const std::string& dtype,
+                     const Json& problem, std::string* error);
+
+struct TuneOptions {
+  std::string kernel = "gemm", dtype = "f32", device = "cpu:0", strategy = "model";
+  std::string variant;  // empty: the best tunable variant for the dtype on this CPU
+  std::vector<Shape> shapes;
+  Budget budget;        // per shape
+  std::string profile_path, cache_path;
+  bool replay = false;  // serve every evaluation from the cache (no hardware)
+  uint64_t seed = 1;
+  TimingOptions timing;
+  std::map<std::string, std::vector<Json>> fixed;  // --fix field=v1|v2
+};
+
+// Runs the pipeline. Returns 0, 1 (a shape found no passing config or the profile could
+// not be written) or 2 (bad input, *error says why in one line).
+int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::string* error);
+
+// The `tuned` entry for a result (see kernels/core/tuned.h for the fields the run-time
+// lookup reads).
+Json tuned_entry(const ShapeResult& r, const std::string& dtype, const std::string& device,
+                 const std::string& strategy);
+
+// "32x12 mc1152 kc256 nc4032 t2 ic pf0" for GEMM configs; JSON text otherwise.
+std::string short_config(const Json& c);
+
+}  // namespace perfcal::tuner
