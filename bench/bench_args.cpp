@@ -36,6 +36,9 @@ std::string parse_bench_args(int argc, const char* const* argv, const std::strin
                  "seconds one benchmark call may take before it is recorded as a timeout and the "
                  "run restarts after it (default 600, --quick 120)")
       ->check(CLI::Range(1.0, 86400.0));
+  app.add_option("--noise-retries", a->noise_retries,
+                 "times a result whose coefficient of variation exceeds 5% is measured again")
+      ->check(CLI::Range(0, 10));
   app.add_option("--repetitions", opts.repetitions, "repetitions per benchmark")->check(CLI::Range(1, 1000));
   app.add_option("--min-time", opts.min_time, "seconds per repetition")->check(CLI::Range(0.0, 60.0));
   app.allow_extras();

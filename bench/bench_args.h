@@ -14,6 +14,7 @@ struct BenchArgs {
   std::vector<std::string> devices;  // as given; checked against discovery by the caller
   std::vector<std::string> gb_args;  // --benchmark_* flags passed to Google Benchmark
   double time_limit = 0;             // seconds per benchmark call
+  int noise_retries = 2;             // re-measure passes for results flagged noisy
 };
 
 // Returns "" on success, else one error line. With --help, sets *help and returns the text.

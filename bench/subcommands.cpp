@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "core/registry.h"
-#include "tuner/cli.h"
 
 namespace perfcal::bench {
 namespace {
@@ -13,11 +12,9 @@ CLI::App* g_list = nullptr;
 
 void add_subcommands(CLI::App& app) {
   g_list = app.add_subcommand("list", "list every registered kernel variant");
-  tuner::add_tune_command(app);
 }
 
 int run_subcommands(CLI::App&) {
-  if (int rc = 0; tuner::run_tune_command(&rc)) return rc;
   if (g_list && *g_list) {
     auto v = all_variants();
     std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->name < b->name; });

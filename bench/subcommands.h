@@ -1,5 +1,6 @@
 // Subcommands of `perfcal` that live beside the registry: `list` (every variant of every
-// family), and the hooks later parts (tune, predict, report) add themselves to.
+// family). Parts above bench (the tuner's `tune`) are wired in by the perfcal program itself,
+// so dependencies keep running one way: program -> tuner -> bench -> kernels.
 #pragma once
 #include <CLI/CLI.hpp>
 

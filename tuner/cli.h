@@ -1,4 +1,4 @@
-// `perfcal tune`: wired into the perfcal program through bench/subcommands.cpp.
+// `perfcal tune`: wired into the perfcal program by bench/programs/perfcal.cpp.
 //
 //   perfcal tune --kernel gemm --dtype f32 --device cpu:0 \
 //       --shapes 4096x4096x4096,512x4096x11008 --strategy model --budget 120s \

@@ -2,6 +2,7 @@
 //   perfcal devices                 what discovery finds (CPU via hwloc + cpuid, CUDA GPUs)
 //   perfcal list                    every registered variant, per family
 //   perfcal validate-profile FILE   schema + semantic check of a device profile
+//   perfcal tune ...                search kernel configs (tuner/cli.h)
 // Bad input: one line on stderr, exit 2.
 #include <CLI/CLI.hpp>
 
@@ -10,6 +11,7 @@
 #include "discovery.h"
 #include "profile/profile.h"
 #include "subcommands.h"
+#include "tuner/cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"perfcal: measure, tune and model what this machine delivers"};
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
   validate->add_option("FILE", file, "profile JSON")->required();
 
   perfcal::bench::add_subcommands(app);
+  perfcal::tuner::add_tune_command(app);
   // CLI11 would only say "A subcommand is required"; name the word it did not know.
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;
@@ -70,5 +73,6 @@ int main(int argc, char** argv) {
                 (*doc)["measurements"].size(), (*doc)["partial"].get<bool>() ? ", partial" : "");
     return 0;
   }
+  if (int rc = 0; perfcal::tuner::run_tune_command(&rc)) return rc;
   return perfcal::bench::run_subcommands(app);
 }
