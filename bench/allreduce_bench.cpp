@@ -32,7 +32,8 @@ using allreduce::ThreadTeam;
 using ArVariant = allreduce::Variant;
 
 std::vector<int64_t> sizes(Dtype d, bool quick) {
-  if (quick) return d == Dtype::f32 ? std::vector<int64_t>{8, 64 << 10, 1 << 20} : std::vector<int64_t>{};
+  if (quick)
+    return d == Dtype::f32 ? std::vector<int64_t>{8, 64 << 10, 1 << 20} : std::vector<int64_t>{};
   std::vector<int64_t> v;
   const int64_t step = d == Dtype::f32 ? 2 : 4;
   for (int64_t b = 8; b <= (int64_t{256} << 20); b *= step) v.push_back(b);
@@ -52,7 +53,8 @@ ThreadTeam* team_of(int ranks) {
 void register_allreduce(Session& session) {
   std::vector<int> rank_counts;
   for (int t : session.options().threads)
-    if (t > 1 && std::find(rank_counts.begin(), rank_counts.end(), t) == rank_counts.end()) rank_counts.push_back(t);
+    if (t > 1 && std::find(rank_counts.begin(), rank_counts.end(), t) == rank_counts.end())
+      rank_counts.push_back(t);
   if (rank_counts.empty()) rank_counts.push_back(2);
   uint64_t seed = 7000;
   for (const auto& vptr : allreduce::Registry::instance().all()) {
@@ -63,15 +65,21 @@ void register_allreduce(Session& session) {
       for (int ranks : rank_counts) {
         Problem p;
         p.count = std::max<int64_t>(1, bytes / static_cast<int64_t>(size_of(d)));
-        p.dtype = d, p.op = allreduce::Op::sum, p.transport = allreduce::Transport::threads, p.ranks = ranks;
-        const int inner = static_cast<int>(std::clamp<int64_t>((int64_t{1} << 20) / p.bytes(), 1, 256));
+        p.dtype = d, p.op = allreduce::Op::sum, p.transport = allreduce::Transport::threads,
+        p.ranks = ranks;
+        const int inner =
+            static_cast<int>(std::clamp<int64_t>((int64_t{1} << 20) / p.bytes(), 1, 256));
         const uint64_t sd = seed++;
         Record rec;
         rec.name = v->name();
         rec.device = "cpu:0";
         rec.dtype = perfcal::to_string(d);
         rec.threads = ranks;
-        rec.problem = {{"bytes", p.bytes()}, {"count", p.count}, {"ranks", ranks}, {"op", "sum"}, {"seed", sd}};
+        rec.problem = {{"bytes", p.bytes()},
+                       {"count", p.count},
+                       {"ranks", ranks},
+                       {"op", "sum"},
+                       {"seed", sd}};
         const Json cfg = v->default_config(p);
         rec.config = cfg;
         rec.bytes = double(p.bytes()) * inner;
@@ -94,7 +102,9 @@ void register_allreduce(Session& session) {
                   return r.fail(st, Status::OutOfMemory("all-reduce buffers"));
                 allreduce::fill_crafted(p.dtype, send[i].data(), p.count, i, p.ranks, sd);
               }
-              auto ops = [&](Communicator& c) { return Operands{send[c.rank()].data(), recv[c.rank()].data(), &c}; };
+              auto ops = [&](Communicator& c) {
+                return Operands{send[c.rank()].data(), recv[c.rank()].data(), &c};
+              };
               s = team->run([&](Communicator& c) { return plan->run(ops(c)); });
               if (!s.ok()) return r.fail(st, s);
               int64_t wrong = 0;
@@ -107,7 +117,8 @@ void register_allreduce(Session& session) {
               r.max_rel_error = 0.0;
               if (wrong) {
                 r.max_rel_error.reset();
-                return r.fail(st, "incorrect", std::to_string(wrong) + " elements differ from the reference");
+                return r.fail(st, "incorrect",
+                              std::to_string(wrong) + " elements differ from the reference");
               }
               r.outcome = "passed";
               const auto t0 = std::chrono::steady_clock::now();
@@ -122,9 +133,11 @@ void register_allreduce(Session& session) {
                 calls += inner;
               }
               if (calls > 0) {
-                times->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
-                                 double(calls));
-                const double algbw = allreduce::algbw_gbps(double(p.bytes()), time_stats(*times).median);
+                times->push_back(
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
+                    double(calls));
+                const double algbw =
+                    allreduce::algbw_gbps(double(p.bytes()), time_stats(*times).median);
                 r.extra["algbw_gbps"] = algbw;
                 r.extra["busbw_gbps"] = allreduce::busbw_gbps(algbw, p.ranks);
               }

@@ -18,7 +18,6 @@
 //     build/bin/bench_allreduce -b 8 -e 256M -f 2 --out results/profiles/ar-mpi.json
 // Exit: 0 all verified, 1 a variant was wrong or failed, 2 bad input.
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -42,10 +41,10 @@
 
 namespace {
 
+using perfcal::AlignedBuffer;
 using perfcal::Dtype;
 using perfcal::Status;
 using perfcal::StatusCode;
-using perfcal::AlignedBuffer;
 namespace profile = perfcal::profile;
 namespace bench = perfcal::bench;
 using namespace perfcal::allreduce;
@@ -62,10 +61,14 @@ std::optional<int64_t> parse_size(const std::string& s) {
   std::string unit = s.substr(pos);
   for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   int shift = -1;
-  if (unit == "" || unit == "B") shift = 0;
-  else if (unit == "K" || unit == "KB" || unit == "KIB") shift = 10;
-  else if (unit == "M" || unit == "MB" || unit == "MIB") shift = 20;
-  else if (unit == "G" || unit == "GB" || unit == "GIB") shift = 30;
+  if (unit == "" || unit == "B")
+    shift = 0;
+  else if (unit == "K" || unit == "KB" || unit == "KIB")
+    shift = 10;
+  else if (unit == "M" || unit == "MB" || unit == "MIB")
+    shift = 20;
+  else if (unit == "G" || unit == "GB" || unit == "GIB")
+    shift = 30;
   if (shift < 0) return std::nullopt;
   if (v > (int64_t{1} << (62 - shift))) return int64_t{1} << 62;  // absurd; rejected by the caller
   return v << shift;
@@ -73,10 +76,14 @@ std::optional<int64_t> parse_size(const std::string& s) {
 
 std::string human(int64_t b) {
   char buf[32];
-  if (b >= (int64_t{1} << 30) && b % (int64_t{1} << 30) == 0) std::snprintf(buf, sizeof buf, "%lldG", (long long)(b >> 30));
-  else if (b >= (1 << 20) && b % (1 << 20) == 0) std::snprintf(buf, sizeof buf, "%lldM", (long long)(b >> 20));
-  else if (b >= 1024 && b % 1024 == 0) std::snprintf(buf, sizeof buf, "%lldK", (long long)(b >> 10));
-  else std::snprintf(buf, sizeof buf, "%lld", (long long)b);
+  if (b >= (int64_t{1} << 30) && b % (int64_t{1} << 30) == 0)
+    std::snprintf(buf, sizeof buf, "%lldG", (long long)(b >> 30));
+  else if (b >= (1 << 20) && b % (1 << 20) == 0)
+    std::snprintf(buf, sizeof buf, "%lldM", (long long)(b >> 20));
+  else if (b >= 1024 && b % 1024 == 0)
+    std::snprintf(buf, sizeof buf, "%lldK", (long long)(b >> 10));
+  else
+    std::snprintf(buf, sizeof buf, "%lld", (long long)b);
   return buf;
 }
 
@@ -84,8 +91,8 @@ std::string human(int64_t b) {
 struct World {
   Transport transport = Transport::threads;
   int ranks = 1;
-  std::unique_ptr<ThreadTeam> team;         // threads
-  std::unique_ptr<Communicator> mpi_comm;   // mpi: this process's rank
+  std::unique_ptr<ThreadTeam> team;        // threads
+  std::unique_ptr<Communicator> mpi_comm;  // mpi: this process's rank
   int mpi_rank = 0;
 
   // Runs fn on every rank (threads: all team threads; mpi: this process's rank).
@@ -126,7 +133,8 @@ struct Row {
 
 uint64_t fnv(const void* p, std::size_t n) {
   uint64_t h = 1469598103934665603ull;
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
+  for (std::size_t i = 0; i < n; ++i)
+    h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
   return h;
 }
 
@@ -243,7 +251,8 @@ class Bench {
 
 int run(int argc, char** argv) {
   // Launched by mpirun/srun? (Decided before MPI_Init so bad flags never start MPI.)
-  const bool under_mpi = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+  const bool under_mpi =
+      std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
   const char* env_rank = std::getenv("OMPI_COMM_WORLD_RANK");
   if (!env_rank) env_rank = std::getenv("PMI_RANK");
   const bool printer = !env_rank || std::atoi(env_rank) == 0;
@@ -253,21 +262,31 @@ int run(int argc, char** argv) {
   };
 
   Args a;
-  CLI::App app{"nccl-tests-style all-reduce benchmark (threads standalone, MPI under mpirun)", "bench_allreduce"};
-  app.add_option("-b,--begin", a.begin, "smallest size per rank in bytes (K, M, G suffixes)")->capture_default_str();
+  CLI::App app{"nccl-tests-style all-reduce benchmark (threads standalone, MPI under mpirun)",
+               "bench_allreduce"};
+  app.add_option("-b,--begin", a.begin, "smallest size per rank in bytes (K, M, G suffixes)")
+      ->capture_default_str();
   app.add_option("-e,--end", a.end, "largest size per rank")->capture_default_str();
-  app.add_option("-f,--factor", a.factor, "size multiplier between rows (>= 2)")->capture_default_str();
+  app.add_option("-f,--factor", a.factor, "size multiplier between rows (>= 2)")
+      ->capture_default_str();
   app.add_option("--dtype", a.dtype, "f32, bf16, f64, or all")->capture_default_str();
   app.add_option("--op", a.op, "sum, max or min")->capture_default_str();
-  app.add_option("--algo", a.algo, "comma list of ring, recursive_doubling, rabenseifner, tree, mpi_allreduce; or all")
+  app.add_option(
+         "--algo", a.algo,
+         "comma list of ring, recursive_doubling, rabenseifner, tree, mpi_allreduce; or all")
       ->capture_default_str();
-  app.add_option("-t,--ranks", a.ranks, "ranks of the threads transport (threads of this process)")->capture_default_str();
-  app.add_option("--transport", a.transport, "auto (mpi under mpirun, else threads), threads, mpi")->capture_default_str();
-  app.add_option("--iters", a.iters, "calls per repetition (0: about 20 ms worth)")->capture_default_str();
+  app.add_option("-t,--ranks", a.ranks, "ranks of the threads transport (threads of this process)")
+      ->capture_default_str();
+  app.add_option("--transport", a.transport, "auto (mpi under mpirun, else threads), threads, mpi")
+      ->capture_default_str();
+  app.add_option("--iters", a.iters, "calls per repetition (0: about 20 ms worth)")
+      ->capture_default_str();
   app.add_option("--warmup", a.warmup, "untimed calls before timing")->capture_default_str();
-  app.add_option("--repetitions", a.repetitions, "timed repetitions; the median is reported")->capture_default_str();
+  app.add_option("--repetitions", a.repetitions, "timed repetitions; the median is reported")
+      ->capture_default_str();
   app.add_flag("--in-place", a.in_place, "send == recv");
-  app.add_option("--timeout", a.timeout, "seconds a rank waits for another before failing")->capture_default_str();
+  app.add_option("--timeout", a.timeout, "seconds a rank waits for another before failing")
+      ->capture_default_str();
   app.add_option("--out", a.out, "write a device profile (JSON) here");
   try {
     app.parse(argc, argv);
@@ -290,16 +309,23 @@ int run(int argc, char** argv) {
   if (a.repetitions < 1 || a.repetitions > 1000) return bad("--repetitions must be in [1, 1000]");
   if (!(a.timeout > 0)) return bad("--timeout must be > 0");
   std::vector<Dtype> dtypes;
-  if (a.dtype == "all") dtypes = {Dtype::f32, Dtype::bf16, Dtype::f64};
-  else if (auto d = perfcal::parse_dtype(a.dtype); d && *d != Dtype::f16) dtypes = {*d};
-  else return bad("--dtype must be f32, bf16, f64 or all, not \"" + a.dtype + "\"");
+  if (a.dtype == "all")
+    dtypes = {Dtype::f32, Dtype::bf16, Dtype::f64};
+  else if (auto d = perfcal::parse_dtype(a.dtype); d && *d != Dtype::f16)
+    dtypes = {*d};
+  else
+    return bad("--dtype must be f32, bf16, f64 or all, not \"" + a.dtype + "\"");
   Op op;
   if (!parse_op(a.op, &op)) return bad("--op must be sum, max or min, not \"" + a.op + "\"");
   Transport transport;
-  if (a.transport == "auto") transport = under_mpi ? Transport::mpi : Transport::threads;
-  else if (a.transport == "threads") transport = Transport::threads;
-  else if (a.transport == "mpi") transport = Transport::mpi;
-  else return bad("--transport must be auto, threads or mpi");
+  if (a.transport == "auto")
+    transport = under_mpi ? Transport::mpi : Transport::threads;
+  else if (a.transport == "threads")
+    transport = Transport::threads;
+  else if (a.transport == "mpi")
+    transport = Transport::mpi;
+  else
+    return bad("--transport must be auto, threads or mpi");
   std::vector<std::string> algos;
   {
     std::string list = a.algo + ",";
@@ -310,13 +336,15 @@ int run(int argc, char** argv) {
         algos = algorithm_names();
         break;
       }
-      if (std::find(algorithm_names().begin(), algorithm_names().end(), name) == algorithm_names().end())
+      if (std::find(algorithm_names().begin(), algorithm_names().end(), name) ==
+          algorithm_names().end())
         return bad("--algo: unknown algorithm \"" + name + "\"");
       algos.push_back(name);
     }
     if (algos.empty()) return bad("--algo is empty");
   }
-  if (transport == Transport::threads && (a.ranks < 1 || a.ranks > 256)) return bad("--ranks must be in [1, 256]");
+  if (transport == Transport::threads && (a.ranks < 1 || a.ranks > 256))
+    return bad("--ranks must be in [1, 256]");
 
   World w;
   w.transport = transport;
@@ -346,8 +374,10 @@ int run(int argc, char** argv) {
 #ifdef PERFCAL_HAVE_MPI
     if (transport == Transport::mpi) {
       w.mpi_comm.reset();
-      if (code == 0) MPI_Finalize();
-      else MPI_Abort(MPI_COMM_WORLD, code);
+      if (code == 0)
+        MPI_Finalize();
+      else
+        MPI_Abort(MPI_COMM_WORLD, code);
     }
 #endif
     return code;
@@ -355,7 +385,8 @@ int run(int argc, char** argv) {
 
   Bench bench(&w, a);
   if (!bench.allocate(static_cast<std::size_t>(*end))) {
-    if (root) std::fprintf(stderr, "bench_allreduce: cannot allocate 2 x %s per rank\n", a.end.c_str());
+    if (root)
+      std::fprintf(stderr, "bench_allreduce: cannot allocate 2 x %s per rank\n", a.end.c_str());
     return finish(2);
   }
 
@@ -373,18 +404,20 @@ int run(int argc, char** argv) {
   auto save = [&]() {
     if (!root || a.out.empty()) return true;
     const std::string err = profile::save(a.out, prof);
-    if (!err.empty()) std::fprintf(stderr, "bench_allreduce: cannot write profile: %s\n", err.c_str());
+    if (!err.empty())
+      std::fprintf(stderr, "bench_allreduce: cannot write profile: %s\n", err.c_str());
     return err.empty();
   };
   if (!save()) return finish(2);
 
   if (root) {
-    std::printf("# bench_allreduce: transport %s, %d ranks, op %s%s, iters %s, warmup %d, repetitions %d\n",
-                to_string(transport), w.ranks, to_string(op), a.in_place ? ", in place" : "",
-                a.iters ? std::to_string(a.iters).c_str() : "auto", a.warmup, a.repetitions);
+    std::printf(
+        "# bench_allreduce: transport %s, %d ranks, op %s%s, iters %s, warmup %d, repetitions %d\n",
+        to_string(transport), w.ranks, to_string(op), a.in_place ? ", in place" : "",
+        a.iters ? std::to_string(a.iters).c_str() : "auto", a.warmup, a.repetitions);
     std::printf("# algbw = bytes / time, busbw = algbw * 2(p-1)/p (docs/ALLREDUCE.md)\n#\n");
-    std::printf("# %10s %12s %5s %6s %-19s %10s %12s %12s %7s\n", "size", "count", "type", "redop", "algorithm",
-                "time(us)", "algbw(GB/s)", "busbw(GB/s)", "#wrong");
+    std::printf("# %10s %12s %5s %6s %-19s %10s %12s %12s %7s\n", "size", "count", "type", "redop",
+                "algorithm", "time(us)", "algbw(GB/s)", "busbw(GB/s)", "#wrong");
     std::fflush(stdout);
   }
   int exit_code = 0;
@@ -392,7 +425,8 @@ int run(int argc, char** argv) {
   uint64_t seed = 1;
   for (Dtype d : dtypes) {
     const int64_t es = static_cast<int64_t>(size_of(d));
-    for (int64_t bytes = *begin; bytes <= *end; bytes = bytes > *end / a.factor ? *end + 1 : bytes * a.factor) {
+    for (int64_t bytes = *begin; bytes <= *end;
+         bytes = bytes > *end / a.factor ? *end + 1 : bytes * a.factor) {
       Problem p;
       p.count = std::max<int64_t>(1, bytes / es);
       p.dtype = d, p.op = op, p.in_place = a.in_place, p.transport = transport, p.ranks = w.ranks;
@@ -411,8 +445,8 @@ int run(int argc, char** argv) {
           m.device = "cpu:0";
           m.dtype = perfcal::to_string(d);
           m.threads = transport == Transport::threads ? w.ranks : 1;
-          m.problem = {{"bytes", p.bytes()}, {"count", p.count}, {"ranks", p.ranks}, {"op", to_string(op)},
-                       {"in_place", p.in_place}, {"seed", seed}};
+          m.problem = {{"bytes", p.bytes()},  {"count", p.count},       {"ranks", p.ranks},
+                       {"op", to_string(op)}, {"in_place", p.in_place}, {"seed", seed}};
           m.config = v->default_config(p);
           m.outcome = row.outcome;
           m.error = row.error;
@@ -441,13 +475,15 @@ int run(int argc, char** argv) {
         }
         if (root) {
           if (row.outcome == "passed")
-            std::printf("  %10lld %12lld %5s %6s %-19s %10.2f %12.2f %12.2f %7lld\n", (long long)p.bytes(),
-                        (long long)p.count, perfcal::to_string(d), to_string(op), algo.c_str(), median * 1e6, algbw,
-                        busbw, (long long)row.wrong);
+            std::printf("  %10lld %12lld %5s %6s %-19s %10.2f %12.2f %12.2f %7lld\n",
+                        (long long)p.bytes(), (long long)p.count, perfcal::to_string(d),
+                        to_string(op), algo.c_str(), median * 1e6, algbw, busbw,
+                        (long long)row.wrong);
           else
-            std::printf("  %10lld %12lld %5s %6s %-19s %10s %12s %12s %7lld  %s%s%s\n", (long long)p.bytes(),
-                        (long long)p.count, perfcal::to_string(d), to_string(op), algo.c_str(), "-", "-", "-",
-                        (long long)row.wrong, row.outcome.c_str(), row.error.empty() ? "" : ": ", row.error.c_str());
+            std::printf("  %10lld %12lld %5s %6s %-19s %10s %12s %12s %7lld  %s%s%s\n",
+                        (long long)p.bytes(), (long long)p.count, perfcal::to_string(d),
+                        to_string(op), algo.c_str(), "-", "-", "-", (long long)row.wrong,
+                        row.outcome.c_str(), row.error.empty() ? "" : ": ", row.error.c_str());
           std::fflush(stdout);
           prof.measurements.push_back(m);
         }
@@ -465,12 +501,15 @@ int run(int argc, char** argv) {
   }
   if (root) {
     std::printf("#\n# avg busbw (GB/s):");
-    for (const auto& [algo, s] : avg_busbw) std::printf("  %s %.2f", algo.c_str(), s.first / s.second);
+    for (const auto& [algo, s] : avg_busbw)
+      std::printf("  %s %.2f", algo.c_str(), s.first / s.second);
     std::printf("\n");
     prof.partial = false;
     prof.finished = profile::utc_now();
-    if (!save()) exit_code = 2;
-    else if (!a.out.empty()) std::printf("# profile: %s (%zu measurements)\n", a.out.c_str(), prof.measurements.size());
+    if (!save())
+      exit_code = 2;
+    else if (!a.out.empty())
+      std::printf("# profile: %s (%zu measurements)\n", a.out.c_str(), prof.measurements.size());
   }
   if (transport == Transport::mpi) {
 #ifdef PERFCAL_HAVE_MPI

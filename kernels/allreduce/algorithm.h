@@ -71,8 +71,10 @@ struct Fold {
   Fold(int rank, int size) {
     while (p2 * 2 <= size) p2 *= 2;
     rem = size - p2;
-    if (rank < 2 * rem) virt = (rank % 2) ? rank / 2 : -1;
-    else virt = rank - rem;
+    if (rank < 2 * rem)
+      virt = (rank % 2) ? rank / 2 : -1;
+    else
+      virt = rank - rem;
   }
   int real(int v) const { return v < rem ? 2 * v + 1 : v + rem; }
 };

@@ -87,7 +87,9 @@ std::string describe(const CallHeader& h);
 struct Reducer {
   void (*fn)(const void* a, const void* b, void* out, std::size_t n) = nullptr;
   std::size_t elem_bytes = 4;
-  void operator()(const void* a, const void* b, void* out, std::size_t n) const { fn(a, b, out, n); }
+  void operator()(const void* a, const void* b, void* out, std::size_t n) const {
+    fn(a, b, out, n);
+  }
 };
 // The vectorised reduction for the best ISA tier this CPU has (AVX-512, AVX2, portable).
 Reducer make_reducer(Dtype dtype, Op op);

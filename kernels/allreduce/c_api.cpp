@@ -23,25 +23,35 @@ thread_local std::string g_last_error;
 int code_of(const Status& s) {
   g_last_error = s.message();
   switch (s.code()) {
-    case StatusCode::kOk: return PERFCAL_AR_OK;
-    case StatusCode::kInvalidArgument: return PERFCAL_AR_INVALID_ARGUMENT;
-    case StatusCode::kUnsupported: return PERFCAL_AR_UNSUPPORTED;
-    case StatusCode::kOutOfMemory: return PERFCAL_AR_OUT_OF_MEMORY;
-    case StatusCode::kInternal: return PERFCAL_AR_INTERNAL;
+    case StatusCode::kOk:
+      return PERFCAL_AR_OK;
+    case StatusCode::kInvalidArgument:
+      return PERFCAL_AR_INVALID_ARGUMENT;
+    case StatusCode::kUnsupported:
+      return PERFCAL_AR_UNSUPPORTED;
+    case StatusCode::kOutOfMemory:
+      return PERFCAL_AR_OUT_OF_MEMORY;
+    case StatusCode::kInternal:
+      return PERFCAL_AR_INTERNAL;
   }
   return PERFCAL_AR_INTERNAL;
 }
 
-int run(perfcal_allreduce_team* t, const void* const* send, void* const* recv, int64_t count, int dtype,
-        int op, const char* algorithm) {
+int run(perfcal_allreduce_team* t, const void* const* send, void* const* recv, int64_t count,
+        int dtype, int op, const char* algorithm) {
   if (!t || !t->team) return code_of(Status::Invalid("team is null"));
   if (!send || !recv) return code_of(Status::Invalid("send or recv array is null"));
   Problem p;
   p.count = count;
-  if (dtype == PERFCAL_AR_F32) p.dtype = perfcal::Dtype::f32;
-  else if (dtype == PERFCAL_AR_BF16) p.dtype = perfcal::Dtype::bf16;
-  else if (dtype == PERFCAL_AR_F64) p.dtype = perfcal::Dtype::f64;
-  else return code_of(Status::Invalid("dtype must be PERFCAL_AR_F32, PERFCAL_AR_BF16 or PERFCAL_AR_F64"));
+  if (dtype == PERFCAL_AR_F32)
+    p.dtype = perfcal::Dtype::f32;
+  else if (dtype == PERFCAL_AR_BF16)
+    p.dtype = perfcal::Dtype::bf16;
+  else if (dtype == PERFCAL_AR_F64)
+    p.dtype = perfcal::Dtype::f64;
+  else
+    return code_of(
+        Status::Invalid("dtype must be PERFCAL_AR_F32, PERFCAL_AR_BF16 or PERFCAL_AR_F64"));
   if (op < PERFCAL_AR_SUM || op > PERFCAL_AR_MIN)
     return code_of(Status::Invalid("op must be PERFCAL_AR_SUM, PERFCAL_AR_MAX or PERFCAL_AR_MIN"));
   p.op = static_cast<Op>(op);
@@ -50,12 +60,14 @@ int run(perfcal_allreduce_team* t, const void* const* send, void* const* recv, i
   p.in_place = send[0] == recv[0];
   for (int r = 0; r < p.ranks; ++r) {
     if (count > 0 && (!send[r] || !recv[r]))
-      return code_of(Status::Invalid("send[" + std::to_string(r) + "] or recv[" + std::to_string(r) + "] is null"));
+      return code_of(Status::Invalid("send[" + std::to_string(r) + "] or recv[" +
+                                     std::to_string(r) + "] is null"));
     if ((send[r] == recv[r]) != p.in_place)
       return code_of(Status::Invalid("in-place on some ranks but not on others"));
   }
   std::string algo = algorithm && *algorithm ? algorithm : "auto";
-  if (algo == "auto") algo = p.count * int64_t(size_of(p.dtype)) <= 64 * 1024 ? "recursive_doubling" : "ring";
+  if (algo == "auto")
+    algo = p.count * int64_t(size_of(p.dtype)) <= 64 * 1024 ? "recursive_doubling" : "ring";
   const Variant* v = Registry::instance().find(variant_name(Transport::threads, algo, p.dtype));
   if (!v) return code_of(Status::Invalid("unknown algorithm \"" + algo + "\""));
   std::unique_ptr<Variant::Plan> plan;
@@ -97,8 +109,8 @@ int perfcal_allreduce_team_set_timeout(perfcal_allreduce_team* team, double seco
   return code_of(Status::Ok());
 }
 
-int perfcal_allreduce(perfcal_allreduce_team* team, const void* const* send, void* const* recv, int64_t count,
-                      int dtype, int op, const char* algorithm) {
+int perfcal_allreduce(perfcal_allreduce_team* team, const void* const* send, void* const* recv,
+                      int64_t count, int dtype, int op, const char* algorithm) {
   try {
     return run(team, send, recv, count, dtype, op, algorithm);
   } catch (const std::bad_alloc&) {
@@ -110,11 +122,16 @@ int perfcal_allreduce(perfcal_allreduce_team* team, const void* const* send, voi
 
 const char* perfcal_allreduce_status_string(int status) {
   switch (status) {
-    case PERFCAL_AR_OK: return "ok";
-    case PERFCAL_AR_INVALID_ARGUMENT: return "invalid argument";
-    case PERFCAL_AR_UNSUPPORTED: return "unsupported";
-    case PERFCAL_AR_OUT_OF_MEMORY: return "out of memory";
-    case PERFCAL_AR_INTERNAL: return "internal error";
+    case PERFCAL_AR_OK:
+      return "ok";
+    case PERFCAL_AR_INVALID_ARGUMENT:
+      return "invalid argument";
+    case PERFCAL_AR_UNSUPPORTED:
+      return "unsupported";
+    case PERFCAL_AR_OUT_OF_MEMORY:
+      return "out of memory";
+    case PERFCAL_AR_INTERNAL:
+      return "internal error";
   }
   return "unknown status";
 }

@@ -11,9 +11,12 @@ namespace perfcal::allreduce {
 
 const char* to_string(Op op) {
   switch (op) {
-    case Op::sum: return "sum";
-    case Op::max: return "max";
-    case Op::min: return "min";
+    case Op::sum:
+      return "sum";
+    case Op::max:
+      return "max";
+    case Op::min:
+      return "min";
   }
   return "?";
 }
@@ -42,13 +45,15 @@ void from_json(const Json& j, Config& c) {
 }
 
 bool CallHeader::operator==(const CallHeader& o) const {
-  return count == o.count && dtype == o.dtype && op == o.op && std::strcmp(algorithm, o.algorithm) == 0;
+  return count == o.count && dtype == o.dtype && op == o.op &&
+         std::strcmp(algorithm, o.algorithm) == 0;
 }
 
 uint32_t CallHeader::hash() const {
   uint32_t h = 2166136261u;
   auto mix = [&h](const void* p, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 16777619u;
+    for (std::size_t i = 0; i < n; ++i)
+      h = (h ^ static_cast<const unsigned char*>(p)[i]) * 16777619u;
   };
   mix(&count, sizeof count);
   const int d = static_cast<int>(dtype), o = static_cast<int>(op);
@@ -59,8 +64,8 @@ uint32_t CallHeader::hash() const {
 }
 
 std::string describe(const CallHeader& h) {
-  return std::string(h.algorithm) + " of " + std::to_string(h.count) + " " + perfcal::to_string(h.dtype) +
-         " " + to_string(h.op);
+  return std::string(h.algorithm) + " of " + std::to_string(h.count) + " " +
+         perfcal::to_string(h.dtype) + " " + to_string(h.op);
 }
 
 Communicator::Communicator() : timeout_s_(60.0) {
@@ -84,7 +89,8 @@ Status validate(const Problem& p) {
   if (p.dtype != Dtype::f32 && p.dtype != Dtype::f64 && p.dtype != Dtype::bf16)
     return Status::Unsupported(std::string("all-reduce dtype ") + perfcal::to_string(p.dtype) +
                                " (f32, f64, bf16 have reduction kernels)");
-  if (p.op != Op::sum && p.op != Op::max && p.op != Op::min) return Status::Invalid("op must be sum, max or min");
+  if (p.op != Op::sum && p.op != Op::max && p.op != Op::min)
+    return Status::Invalid("op must be sum, max or min");
   if (p.count < 0) return Status::Invalid("count must be >= 0");
   // Byte offsets are int64 everywhere; 2^60 bytes leaves room for offset arithmetic.
   if (p.count > (int64_t{1} << 60) / static_cast<int64_t>(size_of(p.dtype)))
@@ -149,8 +155,10 @@ Status fold_out(const Context& c, const Fold& f) {
   if (c.rank >= 2 * f.rem) return Status::Ok();
   const std::size_t bytes = static_cast<std::size_t>(c.problem->count) * c.elem;
   Step s;
-  if (c.rank % 2 == 1) s.send = c.recv, s.send_bytes = bytes, s.dst = c.rank - 1;
-  else s.src = c.rank + 1, s.recv_bytes = bytes, s.out = c.recv;
+  if (c.rank % 2 == 1)
+    s.send = c.recv, s.send_bytes = bytes, s.dst = c.rank - 1;
+  else
+    s.src = c.rank + 1, s.recv_bytes = bytes, s.out = c.recv;
   return c.step(s);
 }
 
@@ -167,7 +175,9 @@ class AlgorithmVariant final : public Variant {
   }
   const VariantInfo& info() const override { return info_; }
 
-  Json default_config(const Problem& p) const override { return Json(allreduce::default_config(p, algo_.name)); }
+  Json default_config(const Problem& p) const override {
+    return Json(allreduce::default_config(p, algo_.name));
+  }
 
   SearchSpace search_space(const Problem& p) const override {
     (void)p;
@@ -176,7 +186,8 @@ class AlgorithmVariant final : public Variant {
     if (algo_.baseline) return {};
     if (transport_ == Transport::threads && std::strcmp(algo_.name, "tree") != 0) return {};
     SearchSpace s;
-    s.push_back({"chunk_bytes", {Json(16 << 10), Json(64 << 10), Json(256 << 10), Json(1 << 20), Json(4 << 20)}});
+    s.push_back({"chunk_bytes",
+                 {Json(16 << 10), Json(64 << 10), Json(256 << 10), Json(1 << 20), Json(4 << 20)}});
     if (transport_ == Transport::mpi) s.push_back({"pipeline_depth", {Json(1), Json(2), Json(4)}});
     return s;
   }
@@ -185,15 +196,16 @@ class AlgorithmVariant final : public Variant {
     Config c;
     PERFCAL_RETURN_IF_ERROR(parse_config(config, &c));
     if (p.transport != transport_)
-      return Status::Invalid(std::string("problem transport ") + to_string(p.transport) + " but variant " +
-                             info_.name);
+      return Status::Invalid(std::string("problem transport ") + to_string(p.transport) +
+                             " but variant " + info_.name);
     if (p.dtype != info_.dtype)
-      return Status::Invalid(std::string("problem dtype ") + perfcal::to_string(p.dtype) + " but variant " +
-                             info_.name);
+      return Status::Invalid(std::string("problem dtype ") + perfcal::to_string(p.dtype) +
+                             " but variant " + info_.name);
     return allreduce::can_implement(c, p, algo_.name);
   }
 
-  Status make_plan(const Problem& p, const Json& config, std::unique_ptr<Plan>* out) const override {
+  Status make_plan(const Problem& p, const Json& config,
+                   std::unique_ptr<Plan>* out) const override {
     PERFCAL_RETURN_IF_ERROR(can_implement(config, p));
     Config c;
     PERFCAL_RETURN_IF_ERROR(parse_config(config, &c));
@@ -212,18 +224,21 @@ class AlgorithmVariant final : public Variant {
     Status run(const Operands& ops) override {
       if (!ops.comm) return Status::Invalid("operands have no communicator");
       if (ops.comm->size() != p_.ranks)
-        return Status::Invalid("communicator has " + std::to_string(ops.comm->size()) + " ranks, problem " +
-                               std::to_string(p_.ranks));
+        return Status::Invalid("communicator has " + std::to_string(ops.comm->size()) +
+                               " ranks, problem " + std::to_string(p_.ranks));
       if (ops.comm->transport() != p_.transport)
-        return Status::Invalid(std::string("communicator transport ") + to_string(ops.comm->transport()) +
-                               ", problem " + to_string(p_.transport));
+        return Status::Invalid(std::string("communicator transport ") +
+                               to_string(ops.comm->transport()) + ", problem " +
+                               to_string(p_.transport));
       const std::size_t bytes = static_cast<std::size_t>(p_.count) * r_.elem_bytes;
       if (bytes > 0 && (!ops.send || !ops.recv)) return Status::Invalid("send or recv is null");
-      if (p_.in_place && ops.send != ops.recv) return Status::Invalid("in_place problem but send != recv");
+      if (p_.in_place && ops.send != ops.recv)
+        return Status::Invalid("in_place problem but send != recv");
       if (!p_.in_place && ops.send != ops.recv && bytes > 0) {
         const char* s = static_cast<const char*>(ops.send);
         const char* d = static_cast<const char*>(ops.recv);
-        if (s < d + bytes && d < s + bytes) return Status::Invalid("send and recv overlap partially");
+        if (s < d + bytes && d < s + bytes)
+          return Status::Invalid("send and recv overlap partially");
       }
       ops.comm->begin(CallHeader{p_.count, p_.dtype, p_.op, algo_.name});
       Context ctx;

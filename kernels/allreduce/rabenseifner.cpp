@@ -66,7 +66,8 @@ Status rabenseifner(const Context& c) {
 }  // namespace
 
 static const AlgorithmRegistrar kRegister{
-    {"rabenseifner", "Rabenseifner: recursive halving reduce-scatter + recursive doubling all-gather",
+    {"rabenseifner",
+     "Rabenseifner: recursive halving reduce-scatter + recursive doubling all-gather",
      &rabenseifner}};
 
 }  // namespace perfcal::allreduce::detail

@@ -28,9 +28,12 @@ inline int dtype_index(Dtype d) { return d == Dtype::f64 ? 1 : d == Dtype::bf16 
 template <class T>
 inline T apply_op(Op op, T a, T b) {
   switch (op) {
-    case Op::max: return a > b ? a : b;
-    case Op::min: return a < b ? a : b;
-    default: return a + b;
+    case Op::max:
+      return a > b ? a : b;
+    case Op::min:
+      return a < b ? a : b;
+    default:
+      return a + b;
   }
 }
 

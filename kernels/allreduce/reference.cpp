@@ -22,8 +22,9 @@ double crafted_value(int64_t i, int rank, int ranks, uint64_t seed) {
   // |v| <= k with k * ranks <= 256: every partial sum is an integer of at most 8 significant
   // bits, exact in bf16 (and trivially in f32/f64).
   const int64_t k = std::max<int64_t>(1, std::min<int64_t>(8, 256 / std::max(1, ranks)));
-  const uint64_t h = (static_cast<uint64_t>(i) * 2654435761u + static_cast<uint64_t>(rank) * 40503u +
-                      seed * 97u) >> 3;
+  const uint64_t h = (static_cast<uint64_t>(i) * 2654435761u +
+                      static_cast<uint64_t>(rank) * 40503u + seed * 97u) >>
+                     3;
   return static_cast<double>(static_cast<int64_t>(h % static_cast<uint64_t>(2 * k + 1)) - k);
 }
 
@@ -31,27 +32,39 @@ void fill_crafted(Dtype dtype, void* x, int64_t count, int rank, int ranks, uint
   for (int64_t i = 0; i < count; ++i) {
     const double v = crafted_value(i, rank, ranks, seed);
     switch (dtype) {
-      case Dtype::f64: static_cast<double*>(x)[i] = v; break;
-      case Dtype::bf16: static_cast<uint16_t*>(x)[i] = float_to_bf16(static_cast<float>(v)); break;
-      default: static_cast<float*>(x)[i] = static_cast<float>(v); break;
+      case Dtype::f64:
+        static_cast<double*>(x)[i] = v;
+        break;
+      case Dtype::bf16:
+        static_cast<uint16_t*>(x)[i] = float_to_bf16(static_cast<float>(v));
+        break;
+      default:
+        static_cast<float*>(x)[i] = static_cast<float>(v);
+        break;
     }
   }
 }
 
 double load(Dtype dtype, const void* x, int64_t i) {
   switch (dtype) {
-    case Dtype::f64: return static_cast<const double*>(x)[i];
-    case Dtype::bf16: return bf16_to_float(static_cast<const uint16_t*>(x)[i]);
-    default: return static_cast<const float*>(x)[i];
+    case Dtype::f64:
+      return static_cast<const double*>(x)[i];
+    case Dtype::bf16:
+      return bf16_to_float(static_cast<const uint16_t*>(x)[i]);
+    default:
+      return static_cast<const float*>(x)[i];
   }
 }
 
 namespace {
 double apply(Op op, double a, double b) {
   switch (op) {
-    case Op::max: return std::max(a, b);
-    case Op::min: return std::min(a, b);
-    default: return a + b;
+    case Op::max:
+      return std::max(a, b);
+    case Op::min:
+      return std::min(a, b);
+    default:
+      return a + b;
   }
 }
 }  // namespace
@@ -59,7 +72,8 @@ double apply(Op op, double a, double b) {
 void reference(const Problem& p, const std::vector<const void*>& inputs, double* out) {
   for (int64_t i = 0; i < p.count; ++i) {
     double acc = load(p.dtype, inputs[0], i);
-    for (std::size_t r = 1; r < inputs.size(); ++r) acc = apply(p.op, acc, load(p.dtype, inputs[r], i));
+    for (std::size_t r = 1; r < inputs.size(); ++r)
+      acc = apply(p.op, acc, load(p.dtype, inputs[r], i));
     out[i] = acc;
   }
 }

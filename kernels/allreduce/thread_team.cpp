@@ -80,8 +80,8 @@ struct ThreadTeam::Impl {
   }
   Status abort_status() {
     std::lock_guard<std::mutex> g(mu);
-    return Status(first_error.code(), "aborted: rank " + std::to_string(first_rank) + " failed: " +
-                                          first_error.message());
+    return Status(first_error.code(), "aborted: rank " + std::to_string(first_rank) +
+                                          " failed: " + first_error.message());
   }
   void finish(int rank, const Status& s) {
     statuses[rank] = s;
@@ -116,12 +116,15 @@ class ThreadComm final : public Communicator {
     Slot* out_slot = nullptr;
     uint64_t out_seq = 0;
     if (s.dst >= 0) {
-      if (s.dst >= team_->p) return fail(Status::Invalid("send to rank " + std::to_string(s.dst) + " of " + std::to_string(team_->p)));
+      if (s.dst >= team_->p)
+        return fail(Status::Invalid("send to rank " + std::to_string(s.dst) + " of " +
+                                    std::to_string(team_->p)));
       const void* data = s.send;
       // The receiver reads while this rank overwrites the same region: send a snapshot.
       if (s.src >= 0 && s.send_bytes > 0 && s.send == s.out) {
         if (staging_.size() < s.send_bytes && !staging_.reset(s.send_bytes))
-          return fail(Status::OutOfMemory("threads transport staging of " + std::to_string(s.send_bytes) + " bytes"));
+          return fail(Status::OutOfMemory("threads transport staging of " +
+                                          std::to_string(s.send_bytes) + " bytes"));
         std::memcpy(staging_.data(), s.send, s.send_bytes);
         data = staging_.data();
       }
@@ -133,33 +136,37 @@ class ThreadComm final : public Communicator {
       out_slot->seq.store(out_seq, std::memory_order_release);
     }
     if (s.src >= 0) {
-      if (s.src >= team_->p) return fail(Status::Invalid("receive from rank " + std::to_string(s.src)));
+      if (s.src >= team_->p)
+        return fail(Status::Invalid("receive from rank " + std::to_string(s.src)));
       Slot& in = team_->slot(s.src, rank_);
       const uint64_t want = ++recv_seq_[s.src];
-      PERFCAL_RETURN_IF_ERROR(wait([&] { return in.seq.load(std::memory_order_acquire) >= want; }, s.src,
-                                   "a message from"));
+      PERFCAL_RETURN_IF_ERROR(wait([&] { return in.seq.load(std::memory_order_acquire) >= want; },
+                                   s.src, "a message from"));
       if (!(in.header == header_))
-        return fail(Status::Invalid("mismatched all-reduce calls: rank " + std::to_string(s.src) + " runs " +
-                                    describe(in.header) + ", rank " + std::to_string(rank_) + " runs " +
-                                    describe(header_)));
+        return fail(Status::Invalid("mismatched all-reduce calls: rank " + std::to_string(s.src) +
+                                    " runs " + describe(in.header) + ", rank " +
+                                    std::to_string(rank_) + " runs " + describe(header_)));
       if (in.bytes != s.recv_bytes)
-        return fail(Status::Invalid("rank " + std::to_string(s.src) + " sent " + std::to_string(in.bytes) +
-                                    " bytes, rank " + std::to_string(rank_) + " expected " +
-                                    std::to_string(s.recv_bytes)));
+        return fail(Status::Invalid(
+            "rank " + std::to_string(s.src) + " sent " + std::to_string(in.bytes) +
+            " bytes, rank " + std::to_string(rank_) + " expected " + std::to_string(s.recv_bytes)));
       if (s.recv_bytes > 0) {
         if (!s.reducer) {
           std::memcpy(s.out, in.ptr, s.recv_bytes);
         } else {
           const std::size_t n = s.recv_bytes / s.reducer->elem_bytes;
-          if (s.incoming_first) (*s.reducer)(in.ptr, s.local, s.out, n);
-          else (*s.reducer)(s.local, in.ptr, s.out, n);
+          if (s.incoming_first)
+            (*s.reducer)(in.ptr, s.local, s.out, n);
+          else
+            (*s.reducer)(s.local, in.ptr, s.out, n);
         }
       }
       in.ack.store(want, std::memory_order_release);
     }
     if (out_slot) {
-      PERFCAL_RETURN_IF_ERROR(wait([&] { return out_slot->ack.load(std::memory_order_acquire) >= out_seq; },
-                                   s.dst, "an acknowledgement from"));
+      PERFCAL_RETURN_IF_ERROR(
+          wait([&] { return out_slot->ack.load(std::memory_order_acquire) >= out_seq; }, s.dst,
+               "an acknowledgement from"));
     }
     return Status::Ok();
   }
@@ -172,7 +179,8 @@ class ThreadComm final : public Communicator {
       team_->bar_gen.store(g + 1, std::memory_order_release);
       return Status::Ok();
     }
-    return wait([&] { return team_->bar_gen.load(std::memory_order_acquire) != g; }, -1, "the barrier after");
+    return wait([&] { return team_->bar_gen.load(std::memory_order_acquire) != g; }, -1,
+                "the barrier after");
   }
 
  private:
@@ -200,15 +208,16 @@ class ThreadComm final : public Communicator {
         if (r != rank_ && team_->done[r].v.load(std::memory_order_acquire)) gone = r;
       if (gone >= 0) {
         if (ready()) return Status::Ok();  // it delivered before leaving
-        return fail(Status::Internal("rank " + std::to_string(rank_) + " waited for " + what + " rank " +
-                                     std::to_string(gone) + " in " + describe(header_) +
+        return fail(Status::Internal("rank " + std::to_string(rank_) + " waited for " + what +
+                                     " rank " + std::to_string(gone) + " in " + describe(header_) +
                                      ", but that rank already returned"));
       }
       if (Clock::now() > deadline)
-        return fail(Status::Internal("rank " + std::to_string(rank_) + " timed out after " +
-                                     std::to_string(timeout_s()) + " s waiting for " + what +
-                                     (peer >= 0 ? " rank " + std::to_string(peer) : std::string(" all ranks")) +
-                                     " in " + describe(header_)));
+        return fail(Status::Internal(
+            "rank " + std::to_string(rank_) + " timed out after " + std::to_string(timeout_s()) +
+            " s waiting for " + what +
+            (peer >= 0 ? " rank " + std::to_string(peer) : std::string(" all ranks")) + " in " +
+            describe(header_)));
     }
   }
 
@@ -237,8 +246,10 @@ void ThreadTeam::Impl::worker(int rank) {
   uint64_t seen = 0;
   for (;;) {
     for (int spin = 0; generation.load(std::memory_order_acquire) == seen; ++spin) {
-      if (spin < 2000) _mm_pause();
-      else generation.wait(seen, std::memory_order_acquire);  // futex sleep between runs
+      if (spin < 2000)
+        _mm_pause();
+      else
+        generation.wait(seen, std::memory_order_acquire);  // futex sleep between runs
     }
     seen = generation.load(std::memory_order_acquire);
     if (quit.load(std::memory_order_acquire)) return;
@@ -246,7 +257,8 @@ void ThreadTeam::Impl::worker(int rank) {
     try {
       s = (*job)(*comms[rank]);
     } catch (const std::exception& e) {
-      s = Status::Internal(std::string("exception on rank ") + std::to_string(rank) + ": " + e.what());
+      s = Status::Internal(std::string("exception on rank ") + std::to_string(rank) + ": " +
+                           e.what());
     }
     finish(rank, s);
     pending.fetch_sub(1, std::memory_order_acq_rel);
@@ -262,13 +274,15 @@ Status ThreadTeam::create(int ranks, std::unique_ptr<ThreadTeam>* out) {
   impl->slots = std::make_unique<Slot[]>(static_cast<std::size_t>(ranks) * ranks);
   impl->done = std::make_unique<Flag[]>(ranks);
   impl->statuses.assign(ranks, Status::Ok());
-  for (int r = 0; r < ranks; ++r) impl->comms.push_back(std::make_unique<ThreadComm>(impl.get(), r));
+  for (int r = 0; r < ranks; ++r)
+    impl->comms.push_back(std::make_unique<ThreadComm>(impl.get(), r));
   Impl* raw = impl.get();
   std::unique_ptr<ThreadTeam> team(new ThreadTeam(std::move(impl)));
   try {
     for (int r = 1; r < ranks; ++r) raw->workers.emplace_back([raw, r] { raw->worker(r); });
   } catch (const std::exception& e) {
-    return Status::Internal(std::string("cannot start rank threads: ") + e.what());  // ~ThreadTeam joins
+    return Status::Internal(std::string("cannot start rank threads: ") +
+                            e.what());  // ~ThreadTeam joins
   }
   *out = std::move(team);
   return Status::Ok();

@@ -43,8 +43,9 @@ struct RankBuffers {
     if (wrong) {
       for (int64_t i = 0; i < p.count; ++i)
         if (load(p.dtype, recv, i) != crafted_reference(p, i, seed))
-          return "rank " + std::to_string(rank) + ": " + std::to_string(wrong) + " wrong elements, first [" +
-                 std::to_string(i) + "] = " + std::to_string(load(p.dtype, recv, i)) + " expected " +
+          return "rank " + std::to_string(rank) + ": " + std::to_string(wrong) +
+                 " wrong elements, first [" + std::to_string(i) +
+                 "] = " + std::to_string(load(p.dtype, recv, i)) + " expected " +
                  std::to_string(crafted_reference(p, i, seed));
     }
     const unsigned char* end = static_cast<const unsigned char*>(recv) + bytes;
@@ -53,7 +54,8 @@ struct RankBuffers {
     if (!p.in_place)
       for (int64_t i = 0; i < p.count; ++i)
         if (load(p.dtype, send, i) != crafted_value(i, rank, p.ranks, seed))
-          return "rank " + std::to_string(rank) + ": modified its send buffer at [" + std::to_string(i) + "]";
+          return "rank " + std::to_string(rank) + ": modified its send buffer at [" +
+                 std::to_string(i) + "]";
     return "";
   }
 };

@@ -48,8 +48,8 @@ std::unique_ptr<Communicator> make_comm(double timeout_s = 30) {
 }
 
 // "" or this rank's first problem.
-std::string run_case(const Variant& v, const Problem& p, const Json& cfg, int misalign, uint64_t seed,
-                     Communicator& comm) {
+std::string run_case(const Variant& v, const Problem& p, const Json& cfg, int misalign,
+                     uint64_t seed, Communicator& comm) {
   std::unique_ptr<Variant::Plan> plan;
   Status s = v.make_plan(p, cfg, &plan);
   if (!s.ok()) return "make_plan: " + s.message();
@@ -88,16 +88,18 @@ TEST(MpiAllreduce, EveryVariantCraftedInputsExactOnEveryRank) {
   uint64_t seed = 100;
   for (const Variant* v : mpi_variants())
     for (Op op : {Op::sum, Op::max, Op::min})
-      for (int64_t count : {int64_t{0}, int64_t{1}, int64_t{p - 1}, int64_t{2 * p + 1}, int64_t{4099}})
+      for (int64_t count :
+           {int64_t{0}, int64_t{1}, int64_t{p - 1}, int64_t{2 * p + 1}, int64_t{4099}})
         for (bool in_place : {false, true})
           for (int misalign : {0, 1}) {
             Problem pr;
             pr.count = count, pr.dtype = v->info().dtype, pr.op = op, pr.in_place = in_place;
             pr.transport = Transport::mpi, pr.ranks = p;
             const std::string e = run_case(*v, pr, v->default_config(pr), misalign, seed++, *comm);
-            ASSERT_TRUE(all_ok(e.empty())) << v->name() << " count=" << count << " op=" << to_string(op)
-                                           << (in_place ? " in-place" : "") << " misalign=" << misalign << ": "
-                                           << (e.empty() ? "failed on another rank" : e);
+            ASSERT_TRUE(all_ok(e.empty()))
+                << v->name() << " count=" << count << " op=" << to_string(op)
+                << (in_place ? " in-place" : "") << " misalign=" << misalign << ": "
+                << (e.empty() ? "failed on another rank" : e);
           }
 }
 
@@ -109,7 +111,8 @@ TEST(MpiAllreduce, SegmentedAndPipelinedMessages) {
     for (int depth : {1, 4}) {
       const Json cfg = {{"chunk_bytes", 256}, {"pipeline_depth", depth}};
       Problem pr;
-      pr.count = 10007, pr.dtype = v->info().dtype, pr.transport = Transport::mpi, pr.ranks = world_size();
+      pr.count = 10007, pr.dtype = v->info().dtype, pr.transport = Transport::mpi,
+      pr.ranks = world_size();
       const std::string e = run_case(*v, pr, cfg, 1, 7 + depth, *comm);
       ASSERT_TRUE(all_ok(e.empty())) << v->name() << " depth=" << depth << ": " << e;
     }
@@ -138,7 +141,8 @@ TEST(MpiFault, MismatchedCountsAreReportedNotReduced) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_FALSE(s.ok()) << "rank " << comm->rank();
   EXPECT_TRUE(s.message().find("mismatched") != std::string::npos ||
-              s.message().find("bytes") != std::string::npos || s.message().find("timed out") != std::string::npos)
+              s.message().find("bytes") != std::string::npos ||
+              s.message().find("timed out") != std::string::npos)
       << s.message();
   EXPECT_LT(secs, 10.0);
   // The communicator refuses further calls after a failure.
@@ -148,8 +152,10 @@ TEST(MpiFault, MismatchedCountsAreReportedNotReduced) {
 
 TEST(MpiFault, MismatchedDtypesAreReported) {
   auto comm = make_comm(3);
-  const Dtype d = comm->rank() == 0 ? Dtype::f32 : Dtype::bf16;  // same byte count per element? no: 4 vs 2
-  const Variant* v = Registry::instance().find(variant_name(Transport::mpi, "recursive_doubling", d));
+  const Dtype d =
+      comm->rank() == 0 ? Dtype::f32 : Dtype::bf16;  // same byte count per element? no: 4 vs 2
+  const Variant* v =
+      Registry::instance().find(variant_name(Transport::mpi, "recursive_doubling", d));
   Problem pr;
   pr.count = 64, pr.dtype = d, pr.transport = Transport::mpi, pr.ranks = world_size();
   std::unique_ptr<Variant::Plan> plan;
@@ -171,7 +177,8 @@ TEST(MpiFault, LateRankTimesOutOnTheOthers) {
   RankBuffers b;
   b.init(pr, comm->rank(), 0, 1);
   if (comm->rank() == 1) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // arrives after the others gave up
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(1500));  // arrives after the others gave up
     MPI_Barrier(MPI_COMM_WORLD);
     return;
   }

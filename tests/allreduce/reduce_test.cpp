@@ -19,9 +19,15 @@ template <class T>
 std::vector<T> awkward(std::size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(-4, 4);
-  const T special[] = {T(0), -T(0), std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity(),
-                       std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::denorm_min(),
-                       std::numeric_limits<T>::min(), T(1), T(-1)};
+  const T special[] = {T(0),
+                       -T(0),
+                       std::numeric_limits<T>::infinity(),
+                       -std::numeric_limits<T>::infinity(),
+                       std::numeric_limits<T>::quiet_NaN(),
+                       std::numeric_limits<T>::denorm_min(),
+                       std::numeric_limits<T>::min(),
+                       T(1),
+                       T(-1)};
   std::vector<T> v(n);
   for (std::size_t i = 0; i < n; ++i) v[i] = rng() % 8 == 0 ? special[rng() % 9] : T(u(rng));
   return v;
@@ -52,20 +58,27 @@ void compare_tiers(Dtype d, const std::vector<T>& a, const std::vector<T>& b) {
           ref(a.data() + off, b.data() + off, want.data(), n);
           r(a.data() + off, b.data() + off, got.data(), n);
           ASSERT_EQ(std::memcmp(want.data(), got.data(), (n + 1) * sizeof(T)), 0)
-              << to_string(isa) << " " << perfcal::to_string(d) << " " << to_string(op) << " n=" << n
-              << " off=" << off;
+              << to_string(isa) << " " << perfcal::to_string(d) << " " << to_string(op)
+              << " n=" << n << " off=" << off;
           std::vector<T> inplace(a.begin() + off, a.begin() + off + n);
           r(inplace.data(), b.data() + off, inplace.data(), n);
-          ASSERT_EQ(std::memcmp(want.data(), inplace.data(), n * sizeof(T)), 0) << "in place n=" << n;
+          ASSERT_EQ(std::memcmp(want.data(), inplace.data(), n * sizeof(T)), 0)
+              << "in place n=" << n;
           if (n == a.size() - off) break;
         }
     }
   }
 }
 
-TEST(AllreduceReduce, TiersBitIdenticalF32) { compare_tiers(Dtype::f32, awkward<float>(1000, 1), awkward<float>(1000, 2)); }
-TEST(AllreduceReduce, TiersBitIdenticalF64) { compare_tiers(Dtype::f64, awkward<double>(1000, 3), awkward<double>(1000, 4)); }
-TEST(AllreduceReduce, TiersBitIdenticalBf16) { compare_tiers(Dtype::bf16, awkward_bf16(1000, 5), awkward_bf16(1000, 6)); }
+TEST(AllreduceReduce, TiersBitIdenticalF32) {
+  compare_tiers(Dtype::f32, awkward<float>(1000, 1), awkward<float>(1000, 2));
+}
+TEST(AllreduceReduce, TiersBitIdenticalF64) {
+  compare_tiers(Dtype::f64, awkward<double>(1000, 3), awkward<double>(1000, 4));
+}
+TEST(AllreduceReduce, TiersBitIdenticalBf16) {
+  compare_tiers(Dtype::bf16, awkward_bf16(1000, 5), awkward_bf16(1000, 6));
+}
 
 TEST(AllreduceReduce, Bf16AccumulatesInFp32AndRoundsOnce) {
   // 1 + 2^-8 is not a bf16 (8 significant bits) but the fp32 sum of 1 and 2^-8 rounds to even:

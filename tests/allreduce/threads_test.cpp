@@ -39,7 +39,8 @@ std::vector<const Variant*> threads_variants() {
 }
 
 // Runs one case; returns "" or the first problem.
-std::string run_case(const Variant& v, const Problem& p, const Json& cfg, int misalign, uint64_t seed) {
+std::string run_case(const Variant& v, const Problem& p, const Json& cfg, int misalign,
+                     uint64_t seed) {
   std::unique_ptr<Variant::Plan> plan;
   Status s = v.make_plan(p, cfg, &plan);
   if (!s.ok()) return "make_plan: " + s.message();
@@ -57,8 +58,9 @@ std::string run_case(const Variant& v, const Problem& p, const Json& cfg, int mi
 }
 
 std::string describe(const Variant& v, const Problem& p, int misalign) {
-  return v.name() + " ranks=" + std::to_string(p.ranks) + " count=" + std::to_string(p.count) + " op=" +
-         to_string(p.op) + (p.in_place ? " in-place" : " out-of-place") + " misalign=" + std::to_string(misalign);
+  return v.name() + " ranks=" + std::to_string(p.ranks) + " count=" + std::to_string(p.count) +
+         " op=" + to_string(p.op) + (p.in_place ? " in-place" : " out-of-place") +
+         " misalign=" + std::to_string(misalign);
 }
 
 TEST(AllreduceThreads, RegistryHasEveryAlgorithmAndDtype) {
@@ -77,8 +79,8 @@ TEST_P(EveryThreadsVariant, CraftedInputsExactOnEveryRank) {
   uint64_t seed = 1;
   for (int ranks = 1; ranks <= 5; ++ranks)
     for (Op op : {Op::sum, Op::max, Op::min})
-      for (int64_t count : {int64_t{0}, int64_t{1}, int64_t{ranks - 1}, int64_t{2 * ranks + 1}, int64_t{1000},
-                            int64_t{4099}})
+      for (int64_t count : {int64_t{0}, int64_t{1}, int64_t{ranks - 1}, int64_t{2 * ranks + 1},
+                            int64_t{1000}, int64_t{4099}})
         for (bool in_place : {false, true})
           for (int misalign : {0, 1}) {
             Problem p;
@@ -121,9 +123,12 @@ TEST_P(EveryThreadsVariant, RandomInputsBitIdenticalAcrossRanks) {
       for (int r = 0; r < ranks; ++r)
         for (int64_t i = 0; i < p.count; ++i) {
           const double x = u(rng);
-          if (d == Dtype::f64) reinterpret_cast<double*>(in[r].data())[i] = x;
-          else if (d == Dtype::f32) reinterpret_cast<float*>(in[r].data())[i] = float(x);
-          else reinterpret_cast<uint16_t*>(in[r].data())[i] = float_to_bf16(float(x));
+          if (d == Dtype::f64)
+            reinterpret_cast<double*>(in[r].data())[i] = x;
+          else if (d == Dtype::f32)
+            reinterpret_cast<float*>(in[r].data())[i] = float(x);
+          else
+            reinterpret_cast<uint16_t*>(in[r].data())[i] = float_to_bf16(float(x));
         }
       ASSERT_TRUE(team(ranks)
                       .run([&](Communicator& c) {
@@ -138,9 +143,11 @@ TEST_P(EveryThreadsVariant, RandomInputsBitIdenticalAcrossRanks) {
       // value bounded by sum |x| <= ranks.
       const double eps = d == Dtype::f64 ? 0x1p-53 : d == Dtype::f32 ? 0x1p-24 : 0x1p-8;
       for (int r = 0; r < ranks; ++r) {
-        ASSERT_EQ(std::memcmp(out[r].data(), out[0].data(), bytes), 0) << v->name() << " rank " << r;
+        ASSERT_EQ(std::memcmp(out[r].data(), out[0].data(), bytes), 0)
+            << v->name() << " rank " << r;
         for (int64_t i = 0; i < p.count; ++i)
-          ASSERT_LE(std::abs(load(d, out[r].data(), i) - ref[i]), (ranks - 1) * ranks * eps * 1.0001)
+          ASSERT_LE(std::abs(load(d, out[r].data(), i) - ref[i]),
+                    (ranks - 1) * ranks * eps * 1.0001)
               << v->name() << " i=" << i;
       }
     }
@@ -197,9 +204,9 @@ TEST(AllreduceChecker, CraftedInputsStayExactInBf16) {
 
 TEST(AllreduceBandwidth, FormulasAsDocumented) {
   EXPECT_DOUBLE_EQ(algbw_gbps(2e9, 1.0), 2.0);
-  EXPECT_DOUBLE_EQ(busbw_gbps(10, 2), 10.0);   // 2(p-1)/p = 1
-  EXPECT_DOUBLE_EQ(busbw_gbps(10, 4), 15.0);   // 2 * 3 / 4
-  EXPECT_DOUBLE_EQ(busbw_gbps(10, 1), 0.0);    // nothing crosses a link
+  EXPECT_DOUBLE_EQ(busbw_gbps(10, 2), 10.0);  // 2(p-1)/p = 1
+  EXPECT_DOUBLE_EQ(busbw_gbps(10, 4), 15.0);  // 2 * 3 / 4
+  EXPECT_DOUBLE_EQ(busbw_gbps(10, 1), 0.0);   // nothing crosses a link
 }
 
 TEST(AllreduceConfig, CanImplementStatesEveryConstraint) {
@@ -275,7 +282,8 @@ TEST(AllreduceFaults, MismatchedCountsAreReportedOnEveryRank) {
   for (auto* other : {&p101, &pbf}) {
     const auto t0 = std::chrono::steady_clock::now();
     Status s = team(2).run([&](Communicator& comm) {
-      return comm.rank() == 0 ? p100->run({a.data(), b.data(), &comm}) : (*other)->run({c.data(), d.data(), &comm});
+      return comm.rank() == 0 ? p100->run({a.data(), b.data(), &comm})
+                              : (*other)->run({c.data(), d.data(), &comm});
     });
     EXPECT_FALSE(s.ok());
     EXPECT_NE(s.message().find("mismatched"), std::string::npos) << s.message();

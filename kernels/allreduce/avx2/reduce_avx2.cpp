@@ -11,15 +11,21 @@ namespace {
 
 template <Op op>
 inline __m256 vop(__m256 a, __m256 b) {
-  if constexpr (op == Op::sum) return _mm256_add_ps(a, b);
-  else if constexpr (op == Op::max) return _mm256_max_ps(a, b);
-  else return _mm256_min_ps(a, b);
+  if constexpr (op == Op::sum)
+    return _mm256_add_ps(a, b);
+  else if constexpr (op == Op::max)
+    return _mm256_max_ps(a, b);
+  else
+    return _mm256_min_ps(a, b);
 }
 template <Op op>
 inline __m256d vop(__m256d a, __m256d b) {
-  if constexpr (op == Op::sum) return _mm256_add_pd(a, b);
-  else if constexpr (op == Op::max) return _mm256_max_pd(a, b);
-  else return _mm256_min_pd(a, b);
+  if constexpr (op == Op::sum)
+    return _mm256_add_pd(a, b);
+  else if constexpr (op == Op::max)
+    return _mm256_max_pd(a, b);
+  else
+    return _mm256_min_pd(a, b);
 }
 
 template <Op op>
@@ -52,14 +58,17 @@ void f64(const void* a, const void* b, void* out, std::size_t n) {
   if (i < n) reduce_table_portable().fn[1][static_cast<int>(op)](x + i, y + i, o + i, n - i);
 }
 
-inline __m256 widen(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+inline __m256 widen(__m128i h) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
 
 // float_to_bf16 on 8 lanes (see the AVX-512 tier); the rounded values fit 16 bits, so the
 // unsigned-saturating pack is exact.
 inline __m128i narrow(__m256 f) {
   const __m256i u = _mm256_castps_si256(f);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
+  const __m256i rounded =
+      _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
   const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
   // Signed compare is right here: |u| <= 0x7fffffff after the mask.
   const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)),

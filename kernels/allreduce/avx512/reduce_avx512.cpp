@@ -17,15 +17,21 @@ namespace {
 
 template <Op op>
 inline __m512 vop(__m512 a, __m512 b) {
-  if constexpr (op == Op::sum) return _mm512_add_ps(a, b);
-  else if constexpr (op == Op::max) return _mm512_max_ps(a, b);
-  else return _mm512_min_ps(a, b);
+  if constexpr (op == Op::sum)
+    return _mm512_add_ps(a, b);
+  else if constexpr (op == Op::max)
+    return _mm512_max_ps(a, b);
+  else
+    return _mm512_min_ps(a, b);
 }
 template <Op op>
 inline __m512d vop(__m512d a, __m512d b) {
-  if constexpr (op == Op::sum) return _mm512_add_pd(a, b);
-  else if constexpr (op == Op::max) return _mm512_max_pd(a, b);
-  else return _mm512_min_pd(a, b);
+  if constexpr (op == Op::sum)
+    return _mm512_add_pd(a, b);
+  else if constexpr (op == Op::max)
+    return _mm512_max_pd(a, b);
+  else
+    return _mm512_min_pd(a, b);
 }
 
 template <Op op>
@@ -42,7 +48,8 @@ void f32(const void* a, const void* b, void* out, std::size_t n) {
   }
   for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(o + i, m, vop<op>(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    _mm512_mask_storeu_ps(
+        o + i, m, vop<op>(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }
 }
 
@@ -60,17 +67,21 @@ void f64(const void* a, const void* b, void* out, std::size_t n) {
   }
   for (; i < n; i += 8) {
     const __mmask8 m = n - i >= 8 ? __mmask8(0xff) : __mmask8((1u << (n - i)) - 1);
-    _mm512_mask_storeu_pd(o + i, m, vop<op>(_mm512_maskz_loadu_pd(m, x + i), _mm512_maskz_loadu_pd(m, y + i)));
+    _mm512_mask_storeu_pd(
+        o + i, m, vop<op>(_mm512_maskz_loadu_pd(m, x + i), _mm512_maskz_loadu_pd(m, y + i)));
   }
 }
 
-inline __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+inline __m512 widen(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
 
 // float_to_bf16 on 16 lanes: u + 0x7fff + ((u >> 16) & 1), top half; NaN -> (u >> 16) | 0x40.
 inline __m256i narrow(__m512 f) {
   const __m512i u = _mm512_castps_si512(f);
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
+  const __m512i rounded =
+      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
   const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
   const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
                                                 _mm512_set1_epi32(0x7f800000));
@@ -90,7 +101,8 @@ void bf16(const void* a, const void* b, void* out, std::size_t n) {
   }
   if (i < n) {
     const __mmask16 m = __mmask16((1u << (n - i)) - 1);
-    const __m512 r = vop<op>(widen(_mm256_maskz_loadu_epi16(m, x + i)), widen(_mm256_maskz_loadu_epi16(m, y + i)));
+    const __m512 r = vop<op>(widen(_mm256_maskz_loadu_epi16(m, x + i)),
+                             widen(_mm256_maskz_loadu_epi16(m, y + i)));
     _mm256_mask_storeu_epi16(o + i, m, narrow(r));
   }
 }

@@ -20,10 +20,21 @@ void bf16_user_op(void* in, void* inout, int* len, MPI_Datatype*) {
 
 MPI_Op bf16_op(Op op) {
   // Created on first use, after MPI_Init; they live until MPI_Finalize frees them.
-  static const MPI_Op ops[3] = {
-      [] { MPI_Op o; MPI_Op_create(&bf16_user_op<Op::sum>, 1, &o); return o; }(),
-      [] { MPI_Op o; MPI_Op_create(&bf16_user_op<Op::max>, 1, &o); return o; }(),
-      [] { MPI_Op o; MPI_Op_create(&bf16_user_op<Op::min>, 1, &o); return o; }()};
+  static const MPI_Op ops[3] = {[] {
+                                  MPI_Op o;
+                                  MPI_Op_create(&bf16_user_op<Op::sum>, 1, &o);
+                                  return o;
+                                }(),
+                                [] {
+                                  MPI_Op o;
+                                  MPI_Op_create(&bf16_user_op<Op::max>, 1, &o);
+                                  return o;
+                                }(),
+                                [] {
+                                  MPI_Op o;
+                                  MPI_Op_create(&bf16_user_op<Op::min>, 1, &o);
+                                  return o;
+                                }()};
   return ops[static_cast<int>(op)];
 }
 
@@ -32,11 +43,13 @@ Status mpi_allreduce(const Context& c) {
   if (!m) return Status::Invalid("mpi_allreduce needs an MPI transport communicator");
   PERFCAL_RETURN_IF_ERROR(mpi::poisoned(*m));
   const Problem& p = *c.problem;
-  MPI_Datatype type = p.dtype == Dtype::f64 ? MPI_DOUBLE : p.dtype == Dtype::bf16 ? MPI_UINT16_T : MPI_FLOAT;
+  MPI_Datatype type = p.dtype == Dtype::f64    ? MPI_DOUBLE
+                      : p.dtype == Dtype::bf16 ? MPI_UINT16_T
+                                               : MPI_FLOAT;
   MPI_Op op = p.dtype == Dtype::bf16 ? bf16_op(p.op)
-              : p.op == Op::sum     ? MPI_SUM
-              : p.op == Op::max     ? MPI_MAX
-                                    : MPI_MIN;
+              : p.op == Op::sum      ? MPI_SUM
+              : p.op == Op::max      ? MPI_MAX
+                                     : MPI_MIN;
   const void* send = c.send == c.recv ? MPI_IN_PLACE : c.send;
   const int e = MPI_Allreduce(send, c.recv, static_cast<int>(p.count), type, op, mpi::native(*m));
   if (e != MPI_SUCCESS) {
@@ -50,7 +63,8 @@ Status mpi_allreduce(const Context& c) {
 
 }  // namespace
 
-static const AlgorithmRegistrar kRegister{
-    {"mpi_allreduce", "baseline: Open MPI MPI_Allreduce on the same buffers", &mpi_allreduce, kMpi, true}};
+static const AlgorithmRegistrar kRegister{{"mpi_allreduce",
+                                           "baseline: Open MPI MPI_Allreduce on the same buffers",
+                                           &mpi_allreduce, kMpi, true}};
 
 }  // namespace perfcal::allreduce::detail

@@ -10,12 +10,13 @@
 // cost: no extra message). Waits poll with MPI_Test and give up after timeout_s without
 // progress, so a rank that never arrives turns into an error on the others (a rank that
 // dies is reported by mpirun, which then ends the job).
+#include "allreduce/mpi/mpi_comm.h"
+
 #include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "allreduce/mpi/mpi_comm.h"
 #include "core/aligned_buffer.h"
 
 namespace perfcal::allreduce::mpi {
@@ -69,49 +70,56 @@ class MpiComm final : public Communicator {
       while (rposted < nrecv && rposted - rdone < depth) {
         std::size_t off;
         const int len = seg(s.recv_bytes, rposted, &off);
-        void* buf = reduce ? staging_.data() + (rposted % depth) * chunk : static_cast<char*>(s.out) + off;
-        if (int e = MPI_Irecv(buf, len, MPI_BYTE, s.src, MPI_ANY_TAG, comm_, &rreq_[rposted % depth]))
+        void* buf =
+            reduce ? staging_.data() + (rposted % depth) * chunk : static_cast<char*>(s.out) + off;
+        if (int e =
+                MPI_Irecv(buf, len, MPI_BYTE, s.src, MPI_ANY_TAG, comm_, &rreq_[rposted % depth]))
           return poison(mpi_error("MPI_Irecv", e));
         ++rposted;
       }
       while (sposted < nsend && sposted - sdone < depth) {
         std::size_t off;
         const int len = seg(s.send_bytes, sposted, &off);
-        if (int e = MPI_Isend(static_cast<const char*>(s.send) + off, len, MPI_BYTE, s.dst, tag_, comm_,
-                              &sreq_[sposted % depth]))
+        if (int e = MPI_Isend(static_cast<const char*>(s.send) + off, len, MPI_BYTE, s.dst, tag_,
+                              comm_, &sreq_[sposted % depth]))
           return poison(mpi_error("MPI_Isend", e));
         ++sposted;
       }
       if (sdone < nsend) {
         int flag = 0;
-        if (int e = MPI_Test(&sreq_[sdone % depth], &flag, MPI_STATUS_IGNORE)) return poison(mpi_error("MPI_Test", e));
+        if (int e = MPI_Test(&sreq_[sdone % depth], &flag, MPI_STATUS_IGNORE))
+          return poison(mpi_error("MPI_Test", e));
         if (flag) ++sdone, progress = true;
       }
       if (rdone < nrecv && !(aliased && sdone <= rdone)) {
         int flag = 0;
         MPI_Status st;
-        if (int e = MPI_Test(&rreq_[rdone % depth], &flag, &st)) return poison(mpi_error("MPI_Test", e, s.src));
+        if (int e = MPI_Test(&rreq_[rdone % depth], &flag, &st))
+          return poison(mpi_error("MPI_Test", e, s.src));
         if (flag) {
           std::size_t off;
           const int len = seg(s.recv_bytes, rdone, &off);
           int got = -1;
           MPI_Get_count(&st, MPI_BYTE, &got);
           if (st.MPI_TAG != tag_)
-            return poison(Status::Invalid("mismatched all-reduce calls: rank " + std::to_string(s.src) +
-                                          " sent a message of a different call than rank " +
-                                          std::to_string(rank_) + "'s " + describe(header_) +
-                                          " (count, dtype, op or algorithm differ)"));
+            return poison(Status::Invalid(
+                "mismatched all-reduce calls: rank " + std::to_string(s.src) +
+                " sent a message of a different call than rank " + std::to_string(rank_) + "'s " +
+                describe(header_) + " (count, dtype, op or algorithm differ)"));
           if (got != len)
-            return poison(Status::Invalid("rank " + std::to_string(s.src) + " sent " + std::to_string(got) +
-                                          " bytes, rank " + std::to_string(rank_) + " expected " +
+            return poison(Status::Invalid("rank " + std::to_string(s.src) + " sent " +
+                                          std::to_string(got) + " bytes, rank " +
+                                          std::to_string(rank_) + " expected " +
                                           std::to_string(len) + " in " + describe(header_)));
           if (reduce && len > 0) {
             const char* in = staging_.data() + (rdone % depth) * chunk;
             const char* local = static_cast<const char*>(s.local) + off;
             char* out = static_cast<char*>(s.out) + off;
             const std::size_t n = static_cast<std::size_t>(len) / s.reducer->elem_bytes;
-            if (s.incoming_first) (*s.reducer)(in, local, out, n);
-            else (*s.reducer)(local, in, out, n);
+            if (s.incoming_first)
+              (*s.reducer)(in, local, out, n);
+            else
+              (*s.reducer)(local, in, out, n);
           }
           ++rdone, progress = true;
         }
@@ -121,7 +129,8 @@ class MpiComm final : public Communicator {
       } else if (polls % 64 == 0 && Clock::now() > deadline) {
         return poison(Status::Internal("rank " + std::to_string(rank_) + " timed out after " +
                                        std::to_string(timeout_s()) + " s waiting for rank " +
-                                       std::to_string(rdone < nrecv ? s.src : s.dst) + " in " + describe(header_)));
+                                       std::to_string(rdone < nrecv ? s.src : s.dst) + " in " +
+                                       describe(header_)));
       }
     }
     return Status::Ok();
@@ -166,8 +175,8 @@ class MpiComm final : public Communicator {
     int len = 0;
     MPI_Error_string(code, text, &len);
     return Status::Internal(std::string(what) + " failed on rank " + std::to_string(rank_) +
-                            (peer >= 0 ? " (peer " + std::to_string(peer) + ")" : std::string()) + ": " +
-                            std::string(text, len) + " in " + describe(header_));
+                            (peer >= 0 ? " (peer " + std::to_string(peer) + ")" : std::string()) +
+                            ": " + std::string(text, len) + " in " + describe(header_));
   }
 
   MPI_Comm comm_;
@@ -192,9 +201,11 @@ Status mpi_world_communicator(std::unique_ptr<Communicator>* out) {
   int init = 0, finalized = 0;
   MPI_Initialized(&init);
   MPI_Finalized(&finalized);
-  if (!init || finalized) return Status::Invalid("MPI is not initialised (call MPI_Init_thread first)");
+  if (!init || finalized)
+    return Status::Invalid("MPI is not initialised (call MPI_Init_thread first)");
   MPI_Comm dup;
-  if (MPI_Comm_dup(MPI_COMM_WORLD, &dup) != MPI_SUCCESS) return Status::Internal("MPI_Comm_dup failed");
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &dup) != MPI_SUCCESS)
+    return Status::Internal("MPI_Comm_dup failed");
   MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
   *out = std::make_unique<mpi::MpiComm>(dup);
   return Status::Ok();

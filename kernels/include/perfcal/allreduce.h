@@ -37,7 +37,7 @@ enum {
   PERFCAL_AR_INVALID_ARGUMENT = 1, /* bad argument, unknown algorithm, mismatched ranks */
   PERFCAL_AR_UNSUPPORTED = 2,      /* valid, but not runnable here */
   PERFCAL_AR_OUT_OF_MEMORY = 3,
-  PERFCAL_AR_INTERNAL = 4          /* a rank timed out or failed */
+  PERFCAL_AR_INTERNAL = 4 /* a rank timed out or failed */
 };
 
 enum { PERFCAL_AR_F32 = 0, PERFCAL_AR_BF16 = 1, PERFCAL_AR_F64 = 2 };
