@@ -269,7 +269,8 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
     }
     if (spec.empty()) break;
     std::printf("re-measuring noisy results (pass %d of %d)\n", pass, args.noise_retries);
-    benchmark::RunSpecifiedBenchmarks(&reporter, "^(" + spec + ")$");
+    // Google Benchmark matches the full run name, which appends /min_time:../repeats:..
+    benchmark::RunSpecifiedBenchmarks(&reporter, "^(" + spec + ")(/|$)");
   }
   dog.stop();
   benchmark::Shutdown();
