@@ -8,206 +8,74 @@
 #include "probes.h"
 
 namespace perfcal::bench::probe {
+namespace {
 
-// 16 lanes x (mul + add) per instruction.
+// One probe loop: zero zmm16..31, broadcast the two operands into zmm0/zmm1, run `iters`
+// rounds of INSN on every accumulator, then sum the accumulators (ADD) into `out`.
+// GAS's .irp expands the register lists, so each probe differs only in its instructions.
+#define PERFCAL_ZMM_PROBE(INSN, ADD, BCAST, iters, a, b, out)                          \
+  __asm__ volatile(                                                                    \
+      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"                                              \
+      ".irp r,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n\t"                     \
+      "vmovaps %%zmm0, %%zmm\\r\n\t"                                                  \
+      ".endr\n\t" BCAST " %[av], %%zmm0\n\t" BCAST " %[bv], %%zmm1\n\t"               \
+      "1:\n\t"                                                                         \
+      ".irp r,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n\t" INSN                \
+      " %%zmm0, %%zmm1, %%zmm\\r\n\t"                                                 \
+      ".endr\n\t"                                                                      \
+      "dec %[n]\n\t"                                                                   \
+      "jnz 1b\n\t"                                                                     \
+      ".irp r,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n\t" ADD                    \
+      " %%zmm\\r, %%zmm16, %%zmm16\n\t"                                               \
+      ".endr\n\t"                                                                      \
+      "vmovups %%zmm16, %[o]\n\t"                                                      \
+      : [n] "+r"(iters), [o] "=m"(out)                                                 \
+      : [av] "r"(a), [bv] "r"(b)                                                       \
+      : "xmm0", "xmm1", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",  \
+        "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", \
+        "cc", "memory")
+
+constexpr int kChains = 16;
+
+template <class T>
+T lane_sum(const T (&v)[64 / sizeof(T)]) {
+  T s = 0;
+  for (T x : v) s += x;
+  return s;
+}
+
+}  // namespace
+
+// 16 lanes x (mul + add) per instruction. Operands 0.999999 and 1e-7 (bit patterns).
 double fma_f32_avx512(int64_t iters, float* sink) {
   if (iters <= 0) return 0;
-  const int64_t rounds = iters;
-  alignas(64) float out[64 / sizeof(float)];
-  __asm__ volatile(
-  "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-  "vmovaps %%zmm0, %%zmm16\n\t"
-  "vmovaps %%zmm0, %%zmm17\n\t"
-  "vmovaps %%zmm0, %%zmm18\n\t"
-  "vmovaps %%zmm0, %%zmm19\n\t"
-  "vmovaps %%zmm0, %%zmm20\n\t"
-  "vmovaps %%zmm0, %%zmm21\n\t"
-  "vmovaps %%zmm0, %%zmm22\n\t"
-  "vmovaps %%zmm0, %%zmm23\n\t"
-  "vmovaps %%zmm0, %%zmm24\n\t"
-  "vmovaps %%zmm0, %%zmm25\n\t"
-  "vmovaps %%zmm0, %%zmm26\n\t"
-  "vmovaps %%zmm0, %%zmm27\n\t"
-  "vmovaps %%zmm0, %%zmm28\n\t"
-  "vmovaps %%zmm0, %%zmm29\n\t"
-  "vmovaps %%zmm0, %%zmm30\n\t"
-  "vmovaps %%zmm0, %%zmm31\n\t"
-  "vpbroadcastd %[a], %%zmm0\n\t"
-  "vpbroadcastd %[b], %%zmm1\n\t"
-  "1:\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm16\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm17\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm18\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm19\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm20\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm21\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm22\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm23\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm24\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm25\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm26\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm27\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm28\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm29\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm30\n\t"
-  "vfmadd231ps %%zmm0, %%zmm1, %%zmm31\n\t"
-  "dec %[n]\n\t"
-  "jnz 1b\n\t"
-  "vaddps %%zmm17, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm18, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm19, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm20, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm21, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm22, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm23, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm24, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm25, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm26, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm27, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm28, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm29, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm30, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm31, %%zmm16, %%zmm16\n\t"
-  "vmovaps %%zmm16, %[out]\n\t"
-      : [n] "+r"(iters), [out] "=m"(out)
-      : [a] "r"(uint32_t{0x3f7fffefu}), [b] "r"(uint32_t{0x33d6bf95u})
-      : "xmm0", "xmm1", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
-  for (float x : out) *sink += x;
-  return double(rounds) * 16 * 16 * 2;
+  const double flops = double(iters) * kChains * 16 * 2;
+  float out[16];
+  PERFCAL_ZMM_PROBE("vfmadd231ps", "vaddps", "vpbroadcastd", iters, 0x3f7fffefu, 0x33d6bf95u, out);
+  *sink += lane_sum(out);
+  return flops;
 }
 
 // 8 lanes x (mul + add) per instruction.
 double fma_f64_avx512(int64_t iters, double* sink) {
   if (iters <= 0) return 0;
-  const int64_t rounds = iters;
-  alignas(64) double out[64 / sizeof(double)];
-  __asm__ volatile(
-  "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-  "vmovaps %%zmm0, %%zmm16\n\t"
-  "vmovaps %%zmm0, %%zmm17\n\t"
-  "vmovaps %%zmm0, %%zmm18\n\t"
-  "vmovaps %%zmm0, %%zmm19\n\t"
-  "vmovaps %%zmm0, %%zmm20\n\t"
-  "vmovaps %%zmm0, %%zmm21\n\t"
-  "vmovaps %%zmm0, %%zmm22\n\t"
-  "vmovaps %%zmm0, %%zmm23\n\t"
-  "vmovaps %%zmm0, %%zmm24\n\t"
-  "vmovaps %%zmm0, %%zmm25\n\t"
-  "vmovaps %%zmm0, %%zmm26\n\t"
-  "vmovaps %%zmm0, %%zmm27\n\t"
-  "vmovaps %%zmm0, %%zmm28\n\t"
-  "vmovaps %%zmm0, %%zmm29\n\t"
-  "vmovaps %%zmm0, %%zmm30\n\t"
-  "vmovaps %%zmm0, %%zmm31\n\t"
-  "vpbroadcastq %[a], %%zmm0\n\t"
-  "vpbroadcastq %[b], %%zmm1\n\t"
-  "1:\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm16\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm17\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm18\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm19\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm20\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm21\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm22\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm23\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm24\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm25\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm26\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm27\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm28\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm29\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm30\n\t"
-  "vfmadd231pd %%zmm0, %%zmm1, %%zmm31\n\t"
-  "dec %[n]\n\t"
-  "jnz 1b\n\t"
-  "vaddpd %%zmm17, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm18, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm19, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm20, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm21, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm22, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm23, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm24, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm25, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm26, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm27, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm28, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm29, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm30, %%zmm16, %%zmm16\n\t"
-  "vaddpd %%zmm31, %%zmm16, %%zmm16\n\t"
-  "vmovaps %%zmm16, %[out]\n\t"
-      : [n] "+r"(iters), [out] "=m"(out)
-      : [a] "r"(uint64_t{0x3fefffffffffffefull}), [b] "r"(uint64_t{0x3e7ad7f29abcaf48ull})
-      : "xmm0", "xmm1", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
-  for (double x : out) *sink += x;
-  return double(rounds) * 16 * 8 * 2;
+  const double flops = double(iters) * kChains * 8 * 2;
+  double out[8];
+  PERFCAL_ZMM_PROBE("vfmadd231pd", "vaddpd", "vpbroadcastq", iters, 0x3fefffffffffffefull,
+                    0x3e7ad7f29abcaf48ull, out);
+  *sink += lane_sum(out);
+  return flops;
 }
 
-// 16 lanes x 2 bf16 pairs x (mul + add) per instruction.
+// 16 lanes x 2 bf16 pairs x (mul + add) per instruction; operands are bf16 pairs
+// (1.0, 1.0) and (~6e-8, ~6e-8).
 double dpbf16_avx512(int64_t iters, float* sink) {
   if (iters <= 0) return 0;
-  const int64_t rounds = iters;
-  alignas(64) float out[64 / sizeof(float)];
-  __asm__ volatile(
-  "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-  "vmovaps %%zmm0, %%zmm16\n\t"
-  "vmovaps %%zmm0, %%zmm17\n\t"
-  "vmovaps %%zmm0, %%zmm18\n\t"
-  "vmovaps %%zmm0, %%zmm19\n\t"
-  "vmovaps %%zmm0, %%zmm20\n\t"
-  "vmovaps %%zmm0, %%zmm21\n\t"
-  "vmovaps %%zmm0, %%zmm22\n\t"
-  "vmovaps %%zmm0, %%zmm23\n\t"
-  "vmovaps %%zmm0, %%zmm24\n\t"
-  "vmovaps %%zmm0, %%zmm25\n\t"
-  "vmovaps %%zmm0, %%zmm26\n\t"
-  "vmovaps %%zmm0, %%zmm27\n\t"
-  "vmovaps %%zmm0, %%zmm28\n\t"
-  "vmovaps %%zmm0, %%zmm29\n\t"
-  "vmovaps %%zmm0, %%zmm30\n\t"
-  "vmovaps %%zmm0, %%zmm31\n\t"
-  "vpbroadcastd %[a], %%zmm0\n\t"
-  "vpbroadcastd %[b], %%zmm1\n\t"
-  "1:\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm16\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm17\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm18\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm19\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm20\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm21\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm22\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm23\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm24\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm25\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm26\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm27\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm28\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm29\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm30\n\t"
-  "vdpbf16ps %%zmm0, %%zmm1, %%zmm31\n\t"
-  "dec %[n]\n\t"
-  "jnz 1b\n\t"
-  "vaddps %%zmm17, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm18, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm19, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm20, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm21, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm22, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm23, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm24, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm25, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm26, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm27, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm28, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm29, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm30, %%zmm16, %%zmm16\n\t"
-  "vaddps %%zmm31, %%zmm16, %%zmm16\n\t"
-  "vmovaps %%zmm16, %[out]\n\t"
-      : [n] "+r"(iters), [out] "=m"(out)
-      : [a] "r"(uint32_t{0x3f803f80u}), [b] "r"(uint32_t{0x33803380u})
-      : "xmm0", "xmm1", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
-  for (float x : out) *sink += x;
-  return double(rounds) * 16 * 16 * 4;
+  const double flops = double(iters) * kChains * 16 * 2 * 2;
+  float out[16];
+  PERFCAL_ZMM_PROBE("vdpbf16ps", "vaddps", "vpbroadcastd", iters, 0x3f803f80u, 0x33803380u, out);
+  *sink += lane_sum(out);
+  return flops;
 }
 
 double read_sweep_avx512(const float* buf, std::size_t floats, int passes, float* sink) {
