@@ -2,6 +2,9 @@
 #pragma once
 #include <sys/wait.h>
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -42,6 +45,14 @@ inline std::string read_file(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// A command-line program given bad input: exit 2 and at most `max_lines` lines naming the
+// problem (issue 2 "Bad input").
+inline void expect_clear_error(const RunResult& r, const std::string& needle, int max_lines = 2) {
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+  EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), max_lines) << r.output;
 }
 
 }  // namespace perfcal::test

@@ -11,14 +11,8 @@ namespace perfcal {
 namespace {
 
 using test::bin;
+using test::expect_clear_error;
 using test::run;
-
-// One line of output, naming the problem.
-void expect_clear_error(const test::RunResult& r, const std::string& needle) {
-  EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
-  EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 2) << r.output;
-}
 
 TEST(Cli, BenchAllRejectsBadFlags) {
   expect_clear_error(run(bin("bench_all") + " --no-such-flag"), "--no-such-flag");
