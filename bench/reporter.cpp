@@ -177,6 +177,7 @@ std::string summary_text(const profile::Profile& p, profile::Json* sj) {
     std::map<std::string, Best> best;
     for (const auto& m : p.measurements) {
       if (m.device != id || m.name.rfind("probe/", 0) == 0 || m.outcome != "passed") continue;
+      if (!m.gflops && !m.gbps) continue;  // nothing to compare (e.g. the selftest family)
       std::string key = family_of(m.name) + " " + m.dtype + " threads:" + std::to_string(m.threads) +
                         " " + m.extra.value("benchmark", std::string()).substr(m.name.size());
       auto rate = [](const Measurement* x) { return x ? (x->gflops ? *x->gflops : x->gbps.value_or(0)) : -1; };
