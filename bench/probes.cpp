@@ -14,6 +14,8 @@
 
 #include "core/aligned_buffer.h"
 #include "core/cpu_info.h"
+#include "core/gpu_info.h"
+#include "core/gpu_probes.h"
 #include "harness.h"
 #include "probes.h"
 
@@ -203,7 +205,47 @@ void register_cache(Session& s, int threads) {
   }
 }
 
+// GPU probes, one set per CUDA device found (none registered where there is no GPU).
+// Timed on the device with CUDA events (manual time).
+void register_gpu(Session& s) {
+  struct Spec { GpuProbe probe; const char* name; const char* dtype; bool flops, bytes; };
+  const Spec specs[] = {{GpuProbe::fma_f32, "probe/cuda/fma/f32", "f32", true, false},
+                        {GpuProbe::mma_bf16, "probe/cuda/mma/bf16", "bf16", true, false},
+                        {GpuProbe::copy, "probe/cuda/mem/copy", "none", false, true},
+                        {GpuProbe::launch, "probe/cuda/launch/none", "none", false, false}};
+  std::string why;
+  for (const auto& g : gpu_devices(&why)) {
+    const std::string dev = "cuda:" + std::to_string(g.index);
+    if (!s.options().want_device(dev)) continue;
+    for (const Spec& sp : specs) {
+      Record rec;
+      rec.name = sp.name;
+      rec.device = dev;
+      rec.dtype = sp.dtype;
+      rec.manual_time = true;
+      rec.problem = {{"sm_count", g.sm_count}};
+      const std::string tags = tags_of(rec.problem);
+      s.add(std::move(rec), [sp, g](benchmark::State& st, Record& r) {
+        double secs = 0, work = 0;
+        Status status = run_gpu_probe(sp.probe, g.index, &secs, &work);  // warm-up + check
+        if (!status.ok()) return r.fail(st, status);
+        r.flops = sp.flops ? work : 0;
+        r.bytes = sp.bytes ? work : 0;
+        if (sp.probe == GpuProbe::launch) r.extra["launches_per_iteration"] = work;
+        r.verified = true;  // a probe has no reference: "verified" means it ran cleanly
+        r.outcome = "passed";
+        for (auto _ : st) {
+          status = run_gpu_probe(sp.probe, g.index, &secs, &work);
+          if (!status.ok()) return r.fail(st, status);
+          st.SetIterationTime(secs);
+        }
+      }, tags);
+    }
+  }
+}
+
 void register_probes(Session& s) {
+  register_gpu(s);
   if (!s.options().want_device("cpu:0")) return;
   for (int t : s.options().threads) {
     register_fma(s, t);

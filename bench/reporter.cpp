@@ -111,7 +111,8 @@ double peak_gflops(const profile::Profile& p, const std::string& device, const s
   double best = dtype == "bf16" ? peak_gflops(p, device, "f32", threads) : 0;
   for (const auto& m : p.measurements)
     if (m.device == device && m.dtype == dtype && m.threads == threads && m.gflops &&
-        m.name.rfind("probe/", 0) == 0 && m.name.find("/fma/") != std::string::npos)
+        m.name.rfind("probe/", 0) == 0 &&
+        (m.name.find("/fma/") != std::string::npos || m.name.find("/mma/") != std::string::npos))
       best = std::max(best, *m.gflops);
   return best;
 }

@@ -66,7 +66,7 @@ class Variant {
   // A good untuned config for `p` on this machine (derived from discovered cache sizes).
   virtual Json default_config(const Problem& p) const = 0;
   // Candidate values per config field; empty when nothing is tunable.
-  virtual SearchSpace search_space(const Problem& p) const { return {}; }
+  virtual SearchSpace search_space(const Problem& /*p*/) const { return {}; }
   // The one validity check: every constraint, each with its reason in the message.
   virtual Status can_implement(const Json& config, const Problem& p) const = 0;
   virtual Status make_plan(const Problem& p, const Json& config,
