@@ -410,10 +410,12 @@ int run(int argc, char** argv) {
   };
   if (!save()) return finish(2);
 
+  const char* channel = w.mpi_comm ? w.mpi_comm->channel() : "shared address space";
   if (root) {
     std::printf(
-        "# bench_allreduce: transport %s, %d ranks, op %s%s, iters %s, warmup %d, repetitions %d\n",
-        to_string(transport), w.ranks, to_string(op), a.in_place ? ", in place" : "",
+        "# bench_allreduce: transport %s (%s), %d ranks, op %s%s, iters %s, warmup %d, "
+        "repetitions %d\n",
+        to_string(transport), channel, w.ranks, to_string(op), a.in_place ? ", in place" : "",
         a.iters ? std::to_string(a.iters).c_str() : "auto", a.warmup, a.repetitions);
     std::printf("# algbw = bytes / time, busbw = algbw * 2(p-1)/p (docs/ALLREDUCE.md)\n#\n");
     std::printf("# %10s %12s %5s %6s %-19s %10s %12s %12s %7s\n", "size", "count", "type", "redop",
@@ -450,7 +452,7 @@ int run(int argc, char** argv) {
           m.config = v->default_config(p);
           m.outcome = row.outcome;
           m.error = row.error;
-          m.extra = {{"transport", to_string(transport)}, {"ranks", w.ranks}, {"wrong", row.wrong}};
+          m.extra = {{"transport", to_string(transport)}, {"channel", channel}, {"ranks", w.ranks}, {"wrong", row.wrong}};
         }
         if (row.outcome == "passed" && !row.times.empty()) {
           const profile::TimeStats st = bench::time_stats(row.times);

@@ -123,6 +123,9 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual Transport transport() const = 0;
+  // How messages move, for reports: "shared address space" (threads), "MPI-3 shared-memory
+  // window" or "MPI point-to-point" (mpi).
+  virtual const char* channel() const = 0;
   // Starts one all-reduce call: messages until the next begin() carry `h`.
   virtual void begin(const CallHeader& h) = 0;
   virtual Status step(const Step& s, const Config& segmenting) = 0;

@@ -104,6 +104,7 @@ class ThreadComm final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return team_->p; }
   Transport transport() const override { return Transport::threads; }
+  const char* channel() const override { return "shared address space"; }
   void begin(const CallHeader& h) override { header_ = h; }
 
   void reset() {

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <thread>
 
 #include "allreduce_testing.h"
@@ -80,6 +82,15 @@ TEST(MpiAllreduce, RegistryHasEveryAlgorithmAndTheBaseline) {
     for (Dtype d : {Dtype::f32, Dtype::bf16, Dtype::f64})
       EXPECT_NE(Registry::instance().find(variant_name(Transport::mpi, a, d)), nullptr);
   EXPECT_TRUE(Registry::instance().find("allreduce/mpi/mpi_allreduce/f32")->info().baseline);
+}
+
+// ctest runs every case twice: ranks on one node use the shared-memory window, and with
+// PERFCAL_MPI_SHM=0 point-to-point messages; make sure each run exercises the path it names.
+TEST(MpiAllreduce, ChannelIsTheOneRequested) {
+  auto comm = make_comm();
+  const char* env = std::getenv("PERFCAL_MPI_SHM");
+  const bool p2p = world_size() == 1 || (env && std::string(env) == "0");
+  EXPECT_STREQ(comm->channel(), p2p ? "MPI point-to-point" : "MPI-3 shared-memory window");
 }
 
 TEST(MpiAllreduce, EveryVariantCraftedInputsExactOnEveryRank) {

@@ -10,6 +10,10 @@
 // cost: no extra message). Waits poll with MPI_Test and give up after timeout_s without
 // progress, so a rank that never arrives turns into an error on the others (a rank that
 // dies is reported by mpirun, which then ends the job).
+//
+// When every rank shares one node, steps go through an MPI-3 shared-memory window instead
+// (shm_channels.h: one copy in, the receiver reduces straight out of it), with the same
+// header checks and timeouts.
 #include "allreduce/mpi/mpi_comm.h"
 
 #include <chrono>
@@ -17,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "allreduce/mpi/shm_channels.h"
 #include "core/aligned_buffer.h"
 
 namespace perfcal::allreduce::mpi {
@@ -25,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 
 class MpiComm final : public Communicator {
  public:
-  explicit MpiComm(MPI_Comm c) : comm_(c) {
+  MpiComm(MPI_Comm c, ShmChannels* shm) : comm_(c), shm_(shm) {
     MPI_Comm_rank(c, &rank_);
     MPI_Comm_size(c, &size_);
   }
@@ -37,6 +42,9 @@ class MpiComm final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   Transport transport() const override { return Transport::mpi; }
+  const char* channel() const override {
+    return shm_ ? "MPI-3 shared-memory window" : "MPI point-to-point";
+  }
   void begin(const CallHeader& h) override {
     header_ = h;
     tag_ = static_cast<int>(h.hash() & 0x7fff);  // MPI guarantees tags up to 32767
@@ -44,6 +52,10 @@ class MpiComm final : public Communicator {
 
   Status step(const Step& s, const Config& cfg) override {
     if (!failed_.ok()) return failed_;
+    if (shm_) {
+      Status st = shm_->step(s, cfg, header_.hash(), timeout_s(), header_);
+      return st.ok() ? st : poison(st);
+    }
     const std::size_t chunk = static_cast<std::size_t>(cfg.chunk_bytes);
     const int depth = cfg.pipeline_depth;
     const int64_t nsend = s.dst < 0 ? 0 : std::max<int64_t>(1, (s.send_bytes + chunk - 1) / chunk);
@@ -180,6 +192,7 @@ class MpiComm final : public Communicator {
   }
 
   MPI_Comm comm_;
+  ShmChannels* shm_;  // the process's same-node channels, or null: point-to-point
   int rank_ = 0, size_ = 1;
   CallHeader header_;
   int tag_ = 0;
@@ -207,7 +220,9 @@ Status mpi_world_communicator(std::unique_ptr<Communicator>* out) {
   if (MPI_Comm_dup(MPI_COMM_WORLD, &dup) != MPI_SUCCESS)
     return Status::Internal("MPI_Comm_dup failed");
   MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
-  *out = std::make_unique<mpi::MpiComm>(dup);
+  mpi::ShmChannels* shm = nullptr;
+  PERFCAL_RETURN_IF_ERROR(mpi::ShmChannels::attach(dup, &shm));
+  *out = std::make_unique<mpi::MpiComm>(dup, shm);
   return Status::Ok();
 }
 
