@@ -135,9 +135,13 @@ void reference_backward_dq_row(const Problem& p, const Operands& in, int64_t b, 
 void reference_backward_dkv_row(const Problem& p, const Operands& in, int64_t b, int64_t kvh,
                                 int64_t j, double* dk_row, double* dv_row);
 
-// The fused variant's config (perfcal/cpu/flash/*): query tile rows, key tile rows, threads.
+// The fused variant's config (perfcal/cpu/flash/*): query tile rows, key tile rows, threads,
+// and for bf16 how products are computed: "native" multiplies bf16 pairs (vdpbf16ps, P
+// rounded to bf16 before P V), "widen" widens the bf16 inputs to fp32 while packing and runs
+// the fp32 kernels (exact products, P kept in fp32). Which is faster depends on the core.
 struct FlashConfig {
   int br = 64, bc = 64, threads = 1;
+  std::string compute = "native";
 };
 void to_json(Json& j, const FlashConfig& c);
 void from_json(const Json& j, FlashConfig& c);

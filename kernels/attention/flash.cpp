@@ -4,7 +4,7 @@
 //   attention/cpu/flash/bwd/f32    attention/cpu/flash/bwd/bf16
 //
 // One variant per (pass, dtype); each picks its ISA tier at plan time (AVX-512, then AVX2,
-// then portable; PERFCAL_ISA=avx2|portable lowers it). Config: FlashConfig {br, bc, threads}.
+// then portable; PERFCAL_ISA=avx2|portable lowers it). Config: FlashConfig {br, bc, threads, compute}.
 // Run one through the bench: bench_attention --benchmark_filter=attention/cpu/flash/fwd/f32
 #include <omp.h>
 
@@ -18,17 +18,19 @@
 #include "attention/flash_kernels.h"
 #include "core/aligned_buffer.h"
 #include "core/cpu_info.h"
+#include "gemm/ukernel.h"
 
 namespace perfcal::attention {
 
 void to_json(Json& j, const FlashConfig& c) {
-  j = Json{{"br", c.br}, {"bc", c.bc}, {"threads", c.threads}};
+  j = Json{{"br", c.br}, {"bc", c.bc}, {"threads", c.threads}, {"compute", c.compute}};
 }
 void from_json(const Json& j, FlashConfig& c) {
   FlashConfig d;
   c.br = j.value("br", d.br);
   c.bc = j.value("bc", d.bc);
   c.threads = j.value("threads", d.threads);
+  c.compute = j.value("compute", d.compute);
 }
 
 namespace detail {
@@ -122,14 +124,21 @@ class FlashVariant final : public Variant {
     c.br = 64;
     c.bc = 64;
     c.threads = std::max(1, cpu_info().cores);
-    (void)p;
+    // bf16: widen where this core's vdpbf16ps delivers fewer FLOP/s than its fp32 FMA (the
+    // same measurement the GEMM's default uses; about half on this KVM Sapphire Rapids).
+    if (p.dtype == Dtype::bf16 && best_isa() == Isa::avx512 && cpu_info().features.avx512_bf16) {
+      static const double ratio = gemm::ukr::avx512_dpbf16_over_fma();
+      if (ratio < 0.9) c.compute = "widen";
+    }
     return c;
   }
 
-  SearchSpace search_space(const Problem&) const override {
-    return {{"br", {16, 32, 64, 96, 128, 192, 256}},
-            {"bc", {16, 32, 64, 96, 128, 192, 256}},
-            {"threads", {1, std::max(1, cpu_info().cores)}}};
+  SearchSpace search_space(const Problem& p) const override {
+    SearchSpace s = {{"br", {16, 32, 64, 96, 128, 192, 256}},
+                     {"bc", {16, 32, 64, 96, 128, 192, 256}},
+                     {"threads", {1, std::max(1, cpu_info().cores)}}};
+    if (p.dtype == Dtype::bf16) s.push_back({"compute", {"native", "widen"}});
+    return s;
   }
 
   Status can_implement(const Json& config, const Problem& p) const override {
@@ -139,6 +148,9 @@ class FlashVariant final : public Variant {
       return Status::Unsupported(name() + " needs dtype " + to_string(info_.dtype));
     FlashConfig c;
     PERFCAL_RETURN_IF_ERROR(parse_config(config, &c));
+    // "widen" is a bf16 choice: fp32 inputs are fp32 already.
+    if (c.compute != "native" && (c.compute != "widen" || p.dtype != Dtype::bf16))
+      return Status::Invalid("compute must be \"native\" (or \"widen\" for bf16)");
     // Threads: OpenMP team size; more than 1024 is certainly a typo.
     if (c.threads < 1 || c.threads > 1024) return Status::Invalid("threads must be in [1, 1024]");
     // Tiles are multiples of 16: the transposed K / Q tiles are 16-lane vectors wide, and
@@ -210,6 +222,7 @@ class FlashVariant final : public Variant {
       a.br = c.br;
       a.bc = c.bc;
       a.threads = c.threads;
+      a.widen = c.compute == "widen";
       a.shared = buf.data();
       a.per_thread = buf.data() + scratch.shared_floats;
       a.per_thread_floats = scratch.per_thread_floats;

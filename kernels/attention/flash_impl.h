@@ -12,12 +12,16 @@
 // so a zmm of B holds 16 columns and one broadcast of A feeds NV of them.
 //
 // Forward, per (batch, kv head): K^T and V are packed once into shared buffers
-//   KT [D2][skvP]  (keys contiguous)      Vn [skvP][Dp]  (head_dim contiguous)
+//   KT [nkb][D2][Bc]  (per key block, keys contiguous)   Vn [skvP][Dp]  (head_dim contiguous)
 // then threads take (head of the group, Br-row query tile) items:
-//   S[Br x Bc]  = Qtile * KT[:, j0:j0+Bc]        (scale * log2 e folded into exp2)
+//   S[Br x Bc]  = Qtile * KT[kb]                 (scale * log2 e folded into exp2)
 //   online softmax on S rows (running max m, sum l; rescale O rows by exp2(m_old - m_new))
 //   O[Br x D]  += P[Br x Bc] * Vn[j0:j0+Bc, :]   (bf16: P rounded to bf16, l summed from the
 //                                                 rounded values so O stays normalised)
+// KT is blocked so a micro-GEMM's B operand is one contiguous D2 x Bc panel: with the keys
+// of the whole sequence on one row (stride skvP) its rows were 8 KiB apart at seq 2048 and
+// all fell into the same L1 sets, so the panel never stayed in L1 (likewise QT and dOT of
+// the backward, blocked per Br query tile).
 // Nothing seq_q x seq_kv is ever stored: per-thread scratch is O(Br*Bc + (Br+Bc)*D).
 //
 // Backward, per (batch, head): Q and dO are packed once (both k-major forms), D_i = <dO_i,
@@ -158,7 +162,6 @@ Status forward(const FlashArgs& a) {
   const int64_t D = p.head_dim, Dp = round_up(D, 16), D2 = round_up(D, 2);
   const int64_t Br = a.br, Bc = a.bc, sq = p.seq_q, skv = p.seq_kv, g = p.group();
   const int64_t skvP = round_up(std::max<int64_t>(skv, 1), Bc);
-  const int64_t PW = kIsBf16<CT> ? 2 : 1;  // B column step in CT elements
   const int64_t nqb = (sq + Br - 1) / Br, nkb = (skv + Bc - 1) / Bc;
   const float scale2 = p.scale * kLog2e;
   const float ninf = -std::numeric_limits<float>::infinity();
@@ -174,7 +177,7 @@ Status forward(const FlashArgs& a) {
 #pragma omp for schedule(static)
         for (int64_t kb = 0; kb < nkb; ++kb) {
           const int64_t j0 = kb * Bc, nc = std::min(Bc, skv - j0);
-          pack_bt<CT>(op.k, bf16, kbase + j0 * p.k.s, p.k.s, p.k.d, nc, D, KT + j0 * PW, skvP);
+          pack_bt<CT>(op.k, bf16, kbase + j0 * p.k.s, p.k.s, p.k.d, nc, D, KT + kb * D2 * Bc, Bc);
           pack_bn<CT>(op.v, bf16, vbase + j0 * p.v.s, p.v.s, p.v.d, nc, D, Vn + j0 * Dp, Dp);
         }
         Carver mine{a.per_thread + omp_get_thread_num() * a.per_thread_floats};
@@ -197,7 +200,7 @@ Status forward(const FlashArgs& a) {
           const int64_t kend = p.key_end(i0 + mr - 1);
           for (int64_t j0 = 0; j0 < kend; j0 += Bc) {
             const int64_t nc = std::min(Bc, kend - j0), ncP = nc + (nc & 1);
-            mm_rows<Ops, CT>(mr, nc, D, Qp, Dp, KT + j0 * PW, skvP, S, Bc, false);
+            mm_rows<Ops, CT>(mr, nc, D, Qp, Dp, KT + (j0 / Bc) * D2 * Bc, Bc, S, Bc, false);
             for (int64_t r = 0; r < mr; ++r) {
               float* row = S + r * Bc;
               const int64_t nv = std::clamp<int64_t>(p.key_end(i0 + r) - j0, 0, nc);
@@ -247,7 +250,6 @@ Status backward(const FlashArgs& a) {
   const int64_t D = p.head_dim, Dp = round_up(D, 16), D2 = round_up(D, 2);
   const int64_t Br = a.br, Bc = a.bc, sq = p.seq_q, skv = p.seq_kv, g = p.group();
   const int64_t sqP = round_up(std::max<int64_t>(sq, 1), Br);
-  const int64_t PW = kIsBf16<CT> ? 2 : 1;
   const int64_t nqb = (sq + Br - 1) / Br, nkb = (skv + Bc - 1) / Bc;
   const int64_t off = skv - sq;  // causal: row i sees key j iff j <= i + off
   const float scale2 = p.scale * kLog2e;
@@ -286,8 +288,9 @@ Status backward(const FlashArgs& a) {
 #pragma omp for schedule(static)
         for (int64_t qb = 0; qb < nqb; ++qb) {
           const int64_t i0 = qb * Br, mr = std::min(Br, sq - i0);
-          pack_bt<CT>(op.q, bf16, qbase + i0 * p.q.s, p.q.s, p.q.d, mr, D, QT + i0 * PW, sqP);
-          pack_bt<CT>(op.d_o, bf16, obase + i0 * p.o.s, p.o.s, p.o.d, mr, D, dOT + i0 * PW, sqP);
+          pack_bt<CT>(op.q, bf16, qbase + i0 * p.q.s, p.q.s, p.q.d, mr, D, QT + qb * D2 * Br, Br);
+          pack_bt<CT>(op.d_o, bf16, obase + i0 * p.o.s, p.o.s, p.o.d, mr, D, dOT + qb * D2 * Br,
+                      Br);
           pack_bn<CT>(op.q, bf16, qbase + i0 * p.q.s, p.q.s, p.q.d, mr, D, Qn + i0 * Dp, Dp);
           pack_bn<CT>(op.d_o, bf16, obase + i0 * p.o.s, p.o.s, p.o.d, mr, D, dOn + i0 * Dp, Dp);
           for (int64_t i = i0; i < i0 + mr; ++i) {
@@ -314,7 +317,7 @@ Status backward(const FlashArgs& a) {
           for (int64_t qb = qfirst / Br; qb < nqb; ++qb) {
             const int64_t i0 = qb * Br, mr = std::min(Br, sq - i0), mrP = mr + (mr & 1);
             // S^T[nc x mr] = Ktile * Q^T, then P^T in place.
-            mm_rows<Ops, CT>(nc, mr, D, Kr, Dp, QT + i0 * PW, sqP, St, Br, false);
+            mm_rows<Ops, CT>(nc, mr, D, Kr, Dp, QT + qb * D2 * Br, Br, St, Br, false);
             for (int64_t r = 0; r < nc; ++r) {
               float* row = St + r * Br;
               const int64_t c0 = p.causal ? std::clamp<int64_t>(j0 + r - off - i0, 0, mr) : 0;
@@ -328,7 +331,7 @@ Status backward(const FlashArgs& a) {
             // dV[nc x D] += P^T dO
             mm_rows<Ops, CT>(nc, D, mr, Pt, Br, dOn + i0 * Dp, Dp, dVacc, Dp, true);
             // dP^T[nc x mr] = Vtile * dO^T, then dS^T = P^T o (dP^T - D) * scale in place.
-            mm_rows<Ops, CT>(nc, mr, D, Vr, Dp, dOT + i0 * PW, sqP, dPt, Br, false);
+            mm_rows<Ops, CT>(nc, mr, D, Vr, Dp, dOT + qb * D2 * Br, Br, dPt, Br, false);
             for (int64_t r = 0; r < nc; ++r) {
               float* row = dPt + r * Br;
               Ops::ds_row(St + r * Br, row, Dv + i0, mr, p.scale);
@@ -385,12 +388,12 @@ Status backward(const FlashArgs& a) {
 // The scratch sizes above must cover what the drivers carve.
 template <class Ops>
 Status run_forward(const FlashArgs& a) {
-  if (a.p->dtype == Dtype::bf16 && Ops::kBf16Dot) return forward<Ops, uint16_t>(a);
+  if (a.p->dtype == Dtype::bf16 && Ops::kBf16Dot && !a.widen) return forward<Ops, uint16_t>(a);
   return forward<Ops, float>(a);
 }
 template <class Ops>
 Status run_backward(const FlashArgs& a) {
-  if (a.p->dtype == Dtype::bf16 && Ops::kBf16Dot) return backward<Ops, uint16_t>(a);
+  if (a.p->dtype == Dtype::bf16 && Ops::kBf16Dot && !a.widen) return backward<Ops, uint16_t>(a);
   return backward<Ops, float>(a);
 }
 

@@ -24,6 +24,7 @@ struct FlashArgs {
   const Problem* p = nullptr;
   const Operands* ops = nullptr;
   int br = 64, bc = 64, threads = 1;
+  bool widen = false;           // bf16: products in fp32 on widened inputs (FlashConfig)
   float* shared = nullptr;      // FlashScratch::shared_floats, 64-byte aligned
   float* per_thread = nullptr;  // threads * per_thread_floats
   int64_t per_thread_floats = 0;

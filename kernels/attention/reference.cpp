@@ -10,13 +10,17 @@
 
 #include "attention/attention.h"
 
-namespace perfcal::attention {
-
+// The family's one registry instance. Specialized in perfcal, the template's namespace, as
+// the standard requires (GCC also accepts it inside the family's namespace; clang does not).
+namespace perfcal {
 template <>
-Registry& Registry::instance() {
-  static Registry r;
+attention::Registry& attention::Registry::instance() {
+  static attention::Registry r;
   return r;
 }
+}  // namespace perfcal
+
+namespace perfcal::attention {
 
 Problem Problem::dense(Pass pass, Dtype dtype, int64_t batch, int64_t heads, int64_t kv_heads,
                        int64_t seq_q, int64_t seq_kv, int64_t head_dim, bool causal,

@@ -48,22 +48,29 @@ template <int MR, int NV>
 void tile_f32(int64_t K, const float* A, int64_t a_sm, int64_t a_sk, const float* B, int64_t ldb,
               float* C, int64_t ldc, bool acc, int64_t last) {
   __m256 c[MR][NV];
+  #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) c[r][v] = _mm256_setzero_ps();
   const __m256i lm = tail_mask8(last);
   for (int64_t k = 0; k < K; ++k) {
     const float* b = B + k * ldb;
     __m256 bv[NV];
+    #pragma GCC unroll 8
     for (int v = 0; v < NV - 1; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
     bv[NV - 1] =
         last >= 8 ? _mm256_loadu_ps(b + 8 * (NV - 1)) : _mm256_maskload_ps(b + 8 * (NV - 1), lm);
     const float* ak = A + k * a_sk;
+    #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m256 av = _mm256_broadcast_ss(ak + r * a_sm);
+      #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) c[r][v] = _mm256_fmadd_ps(av, bv[v], c[r][v]);
     }
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       float* cp = C + r * ldc + 8 * v;
       const int64_t n = v == NV - 1 ? last : 8;

@@ -1,6 +1,9 @@
 // AVX-512 tier of the fused attention kernels (drivers in attention/flash_impl.h).
 //
-// Micro-GEMM: C[M x N] (+)= A * B with an MR x (16 * NV) register tile, MR = 6, NV <= 4:
+// Micro-GEMM: C[M x N] (+)= A * B with an MR x (16 * NV) register tile, MR = 6, NV <= 4
+// (every loop over the tile fully unrolled: with any loop left rolled GCC keeps the
+// accumulator array in memory and stored all 24 of them on every k step, which halved the
+// kernel's speed):
 // 24 zmm accumulators + 4 B vectors + 1 broadcast = 29 of 32 registers. Each k step loads NV
 // vectors of B (one row of a packed panel) and broadcasts MR values of A, so B streams from
 // L1 while A is read with scalar-broadcast loads (any stride, which is what lets the
@@ -49,20 +52,27 @@ template <int MR, int NV>
 void tile_f32(int64_t K, const float* A, int64_t a_sm, int64_t a_sk, const float* B, int64_t ldb,
               float* C, int64_t ldc, bool acc, __mmask16 last) {
   __m512 c[MR][NV];
+  #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) c[r][v] = _mm512_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
     const float* b = B + k * ldb;
     __m512 bv[NV];
+    #pragma GCC unroll 8
     for (int v = 0; v < NV - 1; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
     bv[NV - 1] = _mm512_maskz_loadu_ps(last, b + 16 * (NV - 1));
     const float* ak = A + k * a_sk;
+    #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m512 av = _mm512_set1_ps(ak[r * a_sm]);
+      #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) c[r][v] = _mm512_fmadd_ps(av, bv[v], c[r][v]);
     }
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       float* cp = C + r * ldc + 16 * v;
       const __mmask16 mk = v == NV - 1 ? last : __mmask16(0xffff);
@@ -76,23 +86,30 @@ template <int MR, int NV>
 void tile_bf16(int64_t Kp, const uint16_t* A, int64_t a_sm, int64_t a_skp, const uint16_t* B,
                int64_t ldb, float* C, int64_t ldc, bool acc, __mmask16 last) {
   __m512 c[MR][NV];
+  #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) c[r][v] = _mm512_setzero_ps();
   for (int64_t kp = 0; kp < Kp; ++kp) {
     const uint16_t* b = B + kp * 2 * ldb;
     __m512i bv[NV];
+    #pragma GCC unroll 8
     for (int v = 0; v < NV - 1; ++v) bv[v] = _mm512_loadu_si512(b + 32 * v);
     bv[NV - 1] = _mm512_maskz_loadu_epi32(last, b + 32 * (NV - 1));
     const uint16_t* ak = A + kp * a_skp;
+    #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       int32_t pair;
       std::memcpy(&pair, ak + r * a_sm, 4);
       const __m512i av = _mm512_set1_epi32(pair);
+      #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)
         c[r][v] = _mm512_dpbf16_ps(c[r][v], (__m512bh)av, (__m512bh)bv[v]);
     }
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+    #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       float* cp = C + r * ldc + 16 * v;
       const __mmask16 mk = v == NV - 1 ? last : __mmask16(0xffff);
