@@ -18,6 +18,8 @@
 // m*n*k <= 2^27, else 256 seeded random entries plus the corners via reference_entry.
 // Per element |C - ref| <= 4 (K + 2) eps_f32 sum_l |a_il b_lj| (the tests' tolerance table,
 // tests/gemm/gemm_testing.h); max_rel_error reports max |C - ref| / sum_l |a_il b_lj|.
+// GPU variants: bench/gemm_cuda_bench.cpp (registered first; CPU ones only when cpu:0 is
+// among --devices).
 // Run: build/bin/bench_gemm --benchmark_filter='gemm/cpu/avx512/f32/k:1024/m:1024/n:1024/'
 // (problem tags come in key order: k, m, n, ta, tb)
 #include <algorithm>
@@ -138,8 +140,12 @@ Check verify(const Problem& p, const gemm::Operands& ops, uint64_t seed) {
 
 }  // namespace
 
+void register_gemm_cuda(Session& session);  // gemm_cuda_bench.cpp: the GPU variants
+
 void register_gemm(Session& session) {
   const Options& opt = session.options();
+  register_gemm_cuda(session);
+  if (!opt.want_device("cpu:0")) return;
   uint64_t seed = 20240301;
   for (const auto& vptr : gemm::Registry::instance().all()) {
     const gemm::Variant* v = vptr.get();

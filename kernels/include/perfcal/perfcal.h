@@ -8,6 +8,7 @@
 #define PERFCAL_VERSION_PATCH 0
 
 #include <perfcal/gemm.h>
+#include <perfcal/cuda_gemm.h>
 #include <perfcal/tuning.h>
 
 #include <perfcal/attention.h>
