@@ -248,10 +248,15 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
   // "jc": columns in chunks handed out dynamically, no barriers at all. On a shared machine
   // a preempted thread then delays only its own chunk while the others take the rest
   // (static splits with barriers ran 10-100x slower under a load of 2+ per core). About 4
-  // chunks per thread, whole NR panels, at most one B panel (nc) each.
+  // chunks per thread, whole NR panels, at most one B panel (nc) each. But every chunk packs
+  // all of A again (m x k elements for 2 m k cols FLOPs), so a chunk is at least ~1024
+  // columns, where that packing is a few percent of its work: 256-column chunks at
+  // 2048^3 cost a quarter of the second thread's gain. Never fewer chunks than threads.
   std::atomic<int64_t> next_chunk{0};
-  const int64_t chunk =
-      std::min(bl.nc, std::max<int64_t>(4 * nr, round_up(ceil_div(p.n, 4 * cfg.threads), nr)));
+  const int64_t amortised = round_up(1024, nr);
+  const int64_t chunk = std::min(
+      {bl.nc, round_up(ceil_div(p.n, cfg.threads), nr),
+       std::max({int64_t{4} * nr, amortised, round_up(ceil_div(p.n, 4 * cfg.threads), nr)})});
   auto body = [&](int tid, int nt) {
     if (nt == 1 || loop != Loop::jc) return columns(tid, nt, 0, p.n);
     for (;;) {
