@@ -2,7 +2,11 @@
 
 #include <perfcal/perfcal.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -53,6 +57,54 @@ Evaluation evaluation_from_json(const Json& j) {
   return e;
 }
 
+namespace {
+
+// 1e999 parses as infinity, which the writer would turn into null: refuse it anywhere. The
+// depth is bounded by profile::parse_json.
+bool all_finite(const Json& j) {
+  if (j.is_number_float()) return std::isfinite(j.get<double>());
+  if (j.is_structured())
+    for (const Json& x : j)
+      if (!all_finite(x)) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string parse_cache_line(const std::string& line, CacheKey* key, Evaluation* e) {
+  std::string err;
+  const std::optional<Json> doc = profile::parse_json(line, &err);
+  if (!doc) return err;
+  const Json& j = *doc;
+  try {
+    if (!j.is_object()) return "not a JSON object";
+    CacheKey k;
+    const Json& kj = j.at("key");
+    k.fingerprint = kj.at("fingerprint").get<std::string>();
+    k.versions = kj.at("versions");
+    k.variant = kj.at("variant").get<std::string>();
+    k.dtype = kj.at("dtype").get<std::string>();
+    k.problem = kj.at("problem");
+    k.config = kj.at("config");
+    if (!k.versions.is_object() || !k.problem.is_object() || !k.config.is_object())
+      return "key.versions, key.problem and key.config must be objects";
+    if (!all_finite(j)) return "a number is out of range (not finite)";
+    Evaluation ev = evaluation_from_json(j);
+    if (std::find(std::begin(kOutcomes), std::end(kOutcomes), ev.outcome) == std::end(kOutcomes))
+      return "unknown outcome \"" + ev.outcome + "\"";
+    for (double t : ev.times_s)
+      if (!(t >= 0)) return "times_s must be non-negative";
+    if (!(ev.cost_s >= 0)) return "cost_s must be non-negative";
+    if (ev.max_rel_error && !(*ev.max_rel_error >= 0)) return "max_rel_error must be non-negative";
+    ev.config = k.config;
+    *key = std::move(k);
+    *e = std::move(ev);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  }
+  return "";
+}
+
 Status Cache::open(const std::string& path) {
   path_ = path;
   entries_.clear();
@@ -60,35 +112,32 @@ Status Cache::open(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::Invalid("cannot read tuning cache " + path);
   std::string line, problem;
-  int lineno = 0;
+  int64_t lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
     if (line.empty()) continue;
-    try {
-      const Json j = Json::parse(line);
-      CacheKey k;
-      const Json& kj = j.at("key");
-      k.fingerprint = kj.at("fingerprint").get<std::string>();
-      k.versions = kj.at("versions");
-      k.variant = kj.at("variant").get<std::string>();
-      k.dtype = kj.at("dtype").get<std::string>();
-      k.problem = kj.at("problem");
-      k.config = kj.at("config");
-      Evaluation e = evaluation_from_json(j);
-      e.config = k.config;
-      entries_[k.str()] = {k, e};
-    } catch (const std::exception& ex) {
-      problem = "line " + std::to_string(lineno) + ": " + ex.what();
+    CacheKey k;
+    Evaluation e;
+    if (std::string err = parse_cache_line(line, &k, &e); !err.empty()) {
+      problem = "line " + std::to_string(lineno) + ": " + err;
       break;
     }
+    std::string s = k.str();
+    entries_[std::move(s)] = {std::move(k), std::move(e)};
   }
   if (problem.empty()) return Status::Ok();
   in.close();
   entries_.clear();
   // Never overwrite what might be someone's hours of measurements: move it aside.
-  const std::string aside = path + ".corrupt-" + profile::utc_now();
+  // rename() replaces an existing file: a second corrupt cache within the same second gets
+  // a numbered name instead of overwriting the first one set aside.
+  const std::string stem = path + ".corrupt-" + profile::utc_now();
+  std::string aside = stem;
   std::error_code ec;
-  std::filesystem::rename(path, aside, ec);
+  for (int i = 1; std::filesystem::exists(aside, ec) && i < 1000; ++i)
+    aside = stem + "-" + std::to_string(i);
+  if (std::filesystem::exists(aside, ec)) ec = std::make_error_code(std::errc::file_exists);
+  else std::filesystem::rename(path, aside, ec);
   if (ec)
     return Status::Invalid("corrupt tuning cache " + path + " (" + problem +
                            "); could not move it aside: " + ec.message());

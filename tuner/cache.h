@@ -61,6 +61,12 @@ class Cache {
 Json evaluation_to_json(const Evaluation& e);
 Evaluation evaluation_from_json(const Json& j);
 
+// Parses one cache line (the format above) into *key and *e. Rejects what no tuning run
+// writes: nesting deeper than the profile reader allows, duplicate keys, an outcome outside
+// kOutcomes, a non-object problem/config/versions, negative or non-finite times. Returns ""
+// or the problem (Cache::open adds the line number). No I/O.
+std::string parse_cache_line(const std::string& line, CacheKey* key, Evaluation* e);
+
 // Replays recorded evaluations of one (variant, dtype, problem): configs found return their
 // recorded outcome and repetition times; others return "failed: not in the recording".
 class ReplayMeasurer : public Measurer {

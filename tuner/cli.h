@@ -13,20 +13,13 @@
 #include <vector>
 
 #include "tuner/tune.h"
+#include "tuner/tune_args.h"
 
 namespace perfcal::tuner {
 
 void add_tune_command(CLI::App& app);
 // When `tune` was parsed: runs it, stores the exit code in *rc and returns true.
 bool run_tune_command(int* rc);
-
-// Parsers shared with the tests. Each returns "" or the one-line problem.
-std::string parse_shapes(const std::string& list, std::vector<Shape>* out);
-std::string parse_shapes_file(const std::string& path, std::vector<Shape>* out);
-// "120s", "2m", "1h" (seconds per shape) or "40e" / "40evals" (evaluations per shape).
-std::string parse_budget(const std::string& text, Budget* out);
-// "threads=1|2" -> ("threads", [1, 2]); values parse as JSON, bare words as strings.
-std::string parse_fix(const std::string& text, std::string* field, std::vector<Json>* values);
 
 // The final per-shape table.
 std::string results_table(const std::vector<ShapeResult>& rs);

@@ -6,13 +6,17 @@
 
 #include "allreduce/allreduce.h"
 
-namespace perfcal::allreduce {
-
+// The family's one registry instance. Specialized in perfcal, the template's namespace, as
+// the standard requires (GCC also accepts it inside the family's namespace; clang does not).
+namespace perfcal {
 template <>
-Registry& Registry::instance() {
-  static Registry r;
+allreduce::Registry& allreduce::Registry::instance() {
+  static allreduce::Registry r;
   return r;
 }
+}  // namespace perfcal
+
+namespace perfcal::allreduce {
 
 // docs/ALLREDUCE.md "Bandwidth", as written there.
 double algbw_gbps(double bytes, double seconds) { return bytes / seconds / 1e9; }

@@ -6,13 +6,17 @@
 
 #include "gemm/gemm.h"
 
-namespace perfcal::gemm {
-
+// The family's one registry instance. Specialized in perfcal, the template's namespace, as
+// the standard requires (GCC also accepts it inside the family's namespace; clang does not).
+namespace perfcal {
 template <>
-Registry& Registry::instance() {
-  static Registry r;
+gemm::Registry& gemm::Registry::instance() {
+  static gemm::Registry r;
   return r;
 }
+}  // namespace perfcal
+
+namespace perfcal::gemm {
 
 Problem Problem::dense(Dtype dtype, int64_t m, int64_t n, int64_t k, Trans ta, Trans tb) {
   Problem p;
