@@ -11,7 +11,7 @@ PACKAGES=(
   libhwloc-dev hwloc
   libopenblas-dev libdnnl-dev
   libopenmpi-dev openmpi-bin
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libomp-dev  # libFuzzer, sanitizers; clang OpenMP (+ Archer) for TSan
 )
 
 missing=()
