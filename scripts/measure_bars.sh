@@ -27,23 +27,23 @@ for part in "${parts[@]}"; do
     gemm)
       # Square f32 and bf16, 1 and 2 threads: perfcal, OpenBLAS, oneDNN; probes for % of peak.
       "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 2 \
-        --filter "gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/$squares" \
+        --filter "(probe/cpu/fma/|gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/$squares)" \
         --out "$out/gemm.json" 2>&1 | tee "$out/gemm.log" ;;
     attention)
       # head_dim 128, seq 2048/4096 non-causal fwd and bwd (the bars), seq 8192 for memory.
       "${blas[@]}" "$bin/bench_attention" --threads 1,2 --noise-retries 1 \
-        --filter 'attention/cpu/(flash|composed)/(fwd|bwd)/(f32|bf16)/(fwd|bwd)/b:1/h:8/kvh:8/s:(2048|4096)/d:128/threads' \
+        --filter 'probe/cpu/fma/|attention/cpu/(flash|composed)/(fwd|bwd)/(f32|bf16)/(fwd|bwd)/b:1/h:8/kvh:8/s:(2048|4096)/d:128/threads' \
         --out "$out/attention.json" 2>&1 | tee "$out/attention.log"
       "${blas[@]}" "$bin/bench_attention" --threads 2 --noise-retries 0 --repetitions 1 \
         --filter 'attention/cpu/(flash|composed)/fwd/f32/fwd/b:1/h:8/kvh:8/s:8192/d:128/threads' \
         --out "$out/attention-8192.json" 2>&1 | tee "$out/attention-8192.log" ;;
     allreduce)
       # The memory bound needs the triad of 2 threads, measured right before.
-      "$bin/bench_probe" --threads 1,2 --filter 'probe/cpu/mem/triad' --out "$out/triad.json" \
+      "$bin/bench_probe" --threads 1,2 --filter 'probe/cpu/(mem/triad|fma/)' --out "$out/triad.json" \
         2>&1 | tee "$out/triad.log"
-      "$bin/bench_allreduce" -t 2 -b 8 -e 256M -f 4 --out "$out/allreduce-threads.json" \
+      "$bin/bench_allreduce" -t 2 -b 8 -e 256M -f 2 --out "$out/allreduce-threads.json" \
         2>&1 | tee "$out/allreduce-threads.log"
-      mpirun --allow-run-as-root -np 2 "$bin/bench_allreduce" -b 8 -e 256M -f 4 \
+      mpirun --allow-run-as-root -np 2 "$bin/bench_allreduce" -b 8 -e 256M -f 2 \
         --out "$out/allreduce-mpi.json" 2>&1 | tee "$out/allreduce-mpi.log" ;;
     *) echo "measure_bars: unknown part \"$part\" (gemm, attention, allreduce)" >&2; exit 2 ;;
   esac
