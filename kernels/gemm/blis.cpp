@@ -207,14 +207,22 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
         for (int64_t ic = ic_lo; ic < ic_hi; ic += bl.mc) {
           const int64_t mb = std::min(bl.mc, ic_hi - ic);
           const int64_t m_panels = ceil_div(mb, mr);
-          for (int64_t r = shared_a ? tid : 0; r < m_panels; r += shared_a ? nt : 1) {
-            const int64_t i0 = ic + r * mr;
-            const int64_t rows = std::min<int64_t>(mr, ic + mb - i0);
-            if (pack)
-              pack(A + (a_trans ? pc + i0 * p.lda : i0 + pc * p.lda), p.lda, !a_trans, rows, kb, mr,
-                   ap + r * kbp * mr);
-            else if constexpr (std::is_same_v<Tin, T>)
-              pack_panel<T, KP>(A, p.lda, !a_trans, i0, rows, pc, kb, mr, ap + r * kbp * mr);
+          // A not transposed: op(A)'s k columns are lda apart, so packing panel by panel
+          // reads 2 lines from each of kb pages per panel (latency-bound, no stream for the
+          // prefetcher). Walking k in chunks of 16 across all panels reads each column's mb
+          // rows in order instead.
+          const int64_t kstep = pack && !a_trans ? 16 : kb;
+          for (int64_t k0 = 0; k0 < kb; k0 += kstep) {
+            const int64_t kn = std::min(kstep, kb - k0);
+            for (int64_t r = shared_a ? tid : 0; r < m_panels; r += shared_a ? nt : 1) {
+              const int64_t i0 = ic + r * mr;
+              const int64_t rows = std::min<int64_t>(mr, ic + mb - i0);
+              if (pack)
+                pack(A + (a_trans ? pc + i0 * p.lda : i0 + (pc + k0) * p.lda), p.lda, !a_trans,
+                     rows, kn, mr, ap + r * kbp * mr + k0 * mr);
+              else if constexpr (std::is_same_v<Tin, T>)
+                pack_panel<T, KP>(A, p.lda, !a_trans, i0, rows, pc, kb, mr, ap + r * kbp * mr);
+            }
           }
           int64_t q_lo = 0, q_hi = n_panels;
           if (shared_a) {
