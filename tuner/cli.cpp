@@ -1,5 +1,6 @@
 #include "tuner/cli.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace perfcal::tuner {
@@ -19,19 +20,23 @@ Args& args() {
 std::string results_table(const std::vector<ShapeResult>& rs) {
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-18s %-38s %-38s %9s %9s %7s %6s %8s\n", "shape", "default config",
+  // The shape column fits the longest label (attention shapes carry /causal/kvN/bwd).
+  auto label = [](const ShapeResult& r) { return r.label.empty() ? r.shape.str() : r.label; };
+  int w = 18;
+  for (const ShapeResult& r : rs) w = std::max(w, std::min(64, int(label(r).size())));
+  std::snprintf(line, sizeof line, "%-*s %-38s %-38s %9s %9s %7s %6s %8s\n", w, "shape", "default config",
                 "tuned config", "GF/s def", "GF/s tun", "speedup", "evals", "searched");
   out += line;
   for (const ShapeResult& r : rs) {
     const double gd = r.default_s > 0 ? r.flops / r.default_s / 1e9 : 0;
     const double gt = r.tuned_s > 0 ? r.flops / r.tuned_s / 1e9 : 0;
-    std::snprintf(line, sizeof line, "%-18s %-38s %-38s %9.1f %9.1f %6.2fx %6lld %7.2f%%\n",
-                  r.shape.str().c_str(), short_config(r.default_config).c_str(),
+    std::snprintf(line, sizeof line, "%-*s %-38s %-38s %9.1f %9.1f %6.2fx %6lld %7.2f%%\n", w,
+                  label(r).c_str(), short_config(r.default_config).c_str(),
                   r.changed ? short_config(r.tuned_config).c_str() : "(default kept)", gd, gt,
                   r.speedup, (long long)r.evaluations, 100 * r.share);
     out += line;
     if (!r.changed && r.best_s > 0 && r.default_s > 0 && r.best_s < r.default_s) {
-      std::snprintf(line, sizeof line, "%-18s   fastest seen %.2fx, not kept: %s (p = %.3g)\n", "",
+      std::snprintf(line, sizeof line, "%-*s   fastest seen %.2fx, not kept: %s (p = %.3g)\n", w, "",
                     r.default_s / r.best_s, r.reason.c_str(), r.p_value);
       out += line;
     }
@@ -55,8 +60,11 @@ bool run_tune_command(int* rc) {
   };
   if (std::string e = finish_tune_flags(&a.f); !e.empty()) return fail(e);
   TuneOptions& o = a.f.o;
-  if (!a.f.shapes_from.empty())
-    if (std::string e = parse_shapes_file(a.f.shapes_from, &o.shapes); !e.empty()) return fail(e);
+  if (!a.f.shapes_from.empty()) {
+    const std::string e = o.kernel == "attention" ? parse_attention_shapes_file(a.f.shapes_from, &o.attention_shapes)
+                                                  : parse_shapes_file(a.f.shapes_from, &o.shapes);
+    if (!e.empty()) return fail(e);
+  }
   std::vector<ShapeResult> rs;
   std::string err;
   *rc = run_tune(o, &rs, &err);

@@ -9,8 +9,10 @@
 
 #include "core/tuned.h"
 #include "discovery.h"
+#include "model/attention_cpu_model.h"
 #include "model/gemm_cpu_model.h"
 #include "profile/profile.h"
+#include "tuner/attention_target.h"
 #include "tuner/gemm_target.h"
 
 namespace perfcal::tuner {
@@ -19,7 +21,37 @@ std::string Shape::str() const {
   return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
 }
 
+Json AttentionShape::problem() const {
+  return Json{{"batch", batch},       {"heads", heads},   {"kv_heads", kv_heads},
+              {"seq_q", seq},         {"seq_kv", seq},    {"head_dim", head_dim},
+              {"causal", causal},     {"pass", backward ? "bwd" : "fwd"}};
+}
+
+std::optional<AttentionShape> AttentionShape::from_problem(const Json& j) {
+  if (!j.is_object()) return std::nullopt;
+  for (const char* k : {"batch", "heads", "kv_heads", "seq_q", "seq_kv", "head_dim"})
+    if (!j.contains(k) || !j[k].is_number_integer()) return std::nullopt;
+  if (!j.contains("causal") || !j["causal"].is_boolean() || !j.contains("pass") ||
+      !j["pass"].is_string() || j["seq_q"] != j["seq_kv"])
+    return std::nullopt;
+  AttentionShape s;
+  s.batch = j["batch"].get<int64_t>(), s.heads = j["heads"].get<int64_t>();
+  s.kv_heads = j["kv_heads"].get<int64_t>(), s.seq = j["seq_q"].get<int64_t>();
+  s.head_dim = j["head_dim"].get<int64_t>(), s.causal = j["causal"].get<bool>();
+  const std::string pass = j["pass"].get<std::string>();
+  if (pass != "fwd" && pass != "bwd") return std::nullopt;
+  s.backward = pass == "bwd";
+  return s;
+}
+
 std::string short_config(const Json& c) {
+  if (c.is_object() && c.contains("br") && c.contains("bc")) {
+    std::string t = "br" + c["br"].dump() + " bc" + c["bc"].dump() + " t" +
+                    (c.contains("threads") ? c["threads"].dump() : std::string("?"));
+    // The compute choice matters for bf16 only ("widen" is refused for f32).
+    if (c.value("compute", std::string("native")) != "native") t += " " + c["compute"].get<std::string>();
+    return t;
+  }
   if (!c.is_object() || !c.contains("mr") || !c.contains("nr")) return c.dump();
   auto i = [&](const char* k) { return c.contains(k) ? c[k].dump() : std::string("?"); };
   return i("mr") + "x" + i("nr") + " mc" + i("mc") + " kc" + i("kc") + " nc" + i("nc") + " t" +
@@ -30,6 +62,7 @@ ShapeResult tune_target(const Target& t, Measurer& m, Cache* cache, Strategy& s,
                         uint64_t seed, const std::function<void(const Progress&)>& progress) {
   ShapeResult r;
   r.variant = t.variant;
+  r.problem = t.problem;
   r.flops = t.flops;
   r.default_config = t.default_config;
   r.space_total = t.space.total();
@@ -96,6 +129,12 @@ Target replay_target(const Cache& cache, const std::string& variant, const std::
                                  problem["k"].get<int64_t>(), es};
     t.flops = 2.0 * double(shape.m) * double(shape.n) * double(shape.k);
     t.model = model::gemm_cpu_model(shape, model::CpuMachine::discover(nullptr));
+  } else if (auto as = AttentionShape::from_problem(problem);
+             as && variant.rfind("attention/cpu/flash/", 0) == 0) {
+    const attention::Problem ap = attention_problem(*as, dtype == "bf16" ? Dtype::bf16 : Dtype::f32);
+    t.flops = attention::flops(ap);
+    t.model = model::attention_cpu_model(attention_model_shape(*as, dtype),
+                                         model::CpuMachine::discover(nullptr));
   }
   return t;
 }
@@ -108,7 +147,8 @@ Json tuned_entry(const ShapeResult& r, const std::string& dtype, const std::stri
          {"dtype", dtype},
          {"fingerprint", tuned::cpu_fingerprint()},
          {"arch", tuned::cpu_arch()},
-         {"problem", {{"m", r.shape.m}, {"n", r.shape.n}, {"k", r.shape.k}}},
+         {"problem", r.problem.empty() ? Json{{"m", r.shape.m}, {"n", r.shape.n}, {"k", r.shape.k}}
+                                       : r.problem},
          {"bucket", {{"m", lg(r.shape.m)}, {"n", lg(r.shape.n)}, {"k", lg(r.shape.k)}}},
          {"config", r.tuned_config},
          {"default_config", r.default_config},
@@ -163,20 +203,45 @@ Status write_profile(const std::string& path, const std::vector<Json>& entries) 
 
 }  // namespace
 
+namespace {
+
+// Applies --fix to a target: each pinned field keeps only the given values (the variant's
+// can_implement still decides validity), and a field pinned to one value is pinned for the
+// default too, so the speedup compares like with like (e.g. --fix threads=1 on a machine
+// shared with other jobs).
+Status pin_fields(Target* t, const std::map<std::string, std::vector<Json>>& fixed) {
+  if (fixed.empty()) return Status::Ok();
+  SearchSpace sp = t->space.params();
+  for (const auto& [field, vals] : fixed) PERFCAL_RETURN_IF_ERROR(restrict_field(&sp, field, vals));
+  const Space full = t->space;
+  t->space = Space(sp, t->default_config, [full](const Json& c) { return full.check(c); });
+  Json pinned = t->default_config;
+  for (const auto& [field, vals] : fixed)
+    if (vals.size() == 1) pinned[field] = vals.front();
+  if (t->space.check(pinned).ok()) t->default_config = pinned;
+  return Status::Ok();
+}
+
+}  // namespace
+
 int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::string* error) {
   auto bad = [&](const std::string& why) {
     if (error) *error = why;
     return 2;
   };
-  if (o.kernel != "gemm") return bad("unknown or untunable kernel \"" + o.kernel + "\" (tunable: gemm)");
+  const bool attn = o.kernel == "attention";
+  if (o.kernel != "gemm" && !attn)
+    return bad("unknown or untunable kernel \"" + o.kernel + "\" (tunable: gemm, attention)");
   const auto dtype = parse_dtype(o.dtype);
   if (!dtype || (*dtype != Dtype::f32 && *dtype != Dtype::bf16))
-    return bad("unsupported dtype \"" + o.dtype + "\" for gemm (f32, bf16)");
+    return bad("unsupported dtype \"" + o.dtype + "\" for " + o.kernel + " (f32, bf16)");
   if (o.device != "cpu:0" && o.device != "cpu")
-    return bad("unsupported device \"" + o.device + "\" (the GEMM tuner runs on cpu:0)");
+    return bad("unsupported device \"" + o.device + "\" (the " + o.kernel + " tuner runs on cpu:0)");
   auto strategy = make_strategy(o.strategy);
   if (!strategy) return bad("unknown strategy \"" + o.strategy + "\" (exhaustive, random, annealing, model)");
-  if (o.shapes.empty()) return bad("no shapes given (--shapes MxNxK,... or --shapes-from FILE)");
+  if (attn ? o.attention_shapes.empty() : o.shapes.empty())
+    return bad(attn ? "no shapes given (--shapes BxHxSxD[/causal][/kvN][/bwd],... or --shapes-from FILE)"
+                    : "no shapes given (--shapes MxNxK,... or --shapes-from FILE)");
   if (o.budget.max_evaluations <= 0 && o.budget.max_seconds <= 0) return bad("the budget must be positive");
   if (o.replay && o.cache_path.empty()) return bad("--replay needs --cache FILE");
 
@@ -185,7 +250,7 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
 
   const gemm::Variant* v = nullptr;
   std::string why;
-  if (!o.replay) {
+  if (!o.replay && !attn) {
     if (!o.variant.empty()) {
       v = gemm::Registry::instance().find(o.variant);
       if (!v) return bad("unknown variant \"" + o.variant + "\"");
@@ -204,44 +269,67 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
   const bool tty = isatty(fileno(stderr));
   std::vector<Json> entries;
   int rc = 0;
-  for (std::size_t si = 0; si < o.shapes.size(); ++si) {
-    const Shape& sh = o.shapes[si];
-    const Json problem{{"m", sh.m}, {"n", sh.n}, {"k", sh.k}};
+  const std::size_t count = attn ? o.attention_shapes.size() : o.shapes.size();
+  for (std::size_t si = 0; si < count; ++si) {
+    // What the run-time lookup buckets by (GEMM: the shape; attention: seq_q, seq_kv,
+    // head_dim), the label shown, and the problem as keyed in the cache.
+    Shape bucket;
+    std::string label, variant;
+    Json problem;
+    if (attn) {
+      const AttentionShape& as = o.attention_shapes[si];
+      bucket = {as.seq, as.seq, as.head_dim};
+      label = as.str();
+      problem = as.problem();
+      variant = o.variant.empty() ? attention_variant_name(as.backward, o.dtype) : o.variant;
+    } else {
+      bucket = o.shapes[si];
+      label = bucket.str();
+      problem = Json{{"m", bucket.m}, {"n", bucket.n}, {"k", bucket.k}};
+      variant = o.replay ? (o.variant.empty() ? std::string("gemm/cpu/") + tuned::cpu_arch() + "/" + o.dtype
+                                              : o.variant)
+                         : v->name();
+    }
     Target t;
     std::unique_ptr<Measurer> meas;
     if (o.replay) {
-      t = replay_target(cache, o.variant.empty() ? std::string("gemm/cpu/") + tuned::cpu_arch() + "/" + o.dtype : o.variant,
-                        o.dtype, problem, &why);
+      t = replay_target(cache, variant, o.dtype, problem, &why);
       if (!why.empty()) return bad(why);
       meas = std::make_unique<ReplayMeasurer>(cache, t.variant, t.dtype, problem);
+    } else if (attn) {
+      const AttentionShape& as = o.attention_shapes[si];
+      const attention::Variant* av = attention::Registry::instance().find(variant);
+      if (!av) return bad("unknown attention variant \"" + variant + "\"");
+      if (Status s = av->available(); !s.ok()) return bad(variant + ": " + s.message());
+      const attention::Problem ap = attention_problem(as, *dtype);
+      if (Status s = attention::validate(ap); !s.ok()) return bad("attention shape " + label + ": " + s.message());
+      t = attention_target(*av, as, prof ? &*prof : nullptr);
+      if (Status s = pin_fields(&t, o.fixed); !s.ok()) return bad(s.message());
+      meas = std::make_unique<AttentionMeasurer>(*av, ap, o.timing);
     } else {
-      t = gemm_target(*v, sh.m, sh.n, sh.k, prof ? &*prof : nullptr);
-      SearchSpace sp = t.space.params();
-      for (const auto& [field, vals] : o.fixed)
-        if (Status s = restrict_field(&sp, field, vals); !s.ok()) return bad(s.message());
-      const gemm::Problem gp = gemm::Problem::dense(*dtype, sh.m, sh.n, sh.k);
-      const gemm::Variant* vp = v;
-      t.space = Space(sp, t.default_config, [vp, gp](const Json& c) { return vp->can_implement(c, gp); });
-      // A field pinned to one value is pinned for the default too, so the speedup compares
-      // like with like (e.g. --fix threads=1 on a machine shared with other jobs).
-      Json pinned = t.default_config;
-      for (const auto& [field, vals] : o.fixed)
-        if (vals.size() == 1) pinned[field] = vals.front();
-      if (t.space.check(pinned).ok()) t.default_config = pinned;
-      meas = std::make_unique<GemmMeasurer>(*v, gp, o.timing);
+      t = gemm_target(*v, bucket.m, bucket.n, bucket.k, prof ? &*prof : nullptr);
+      if (Status s = pin_fields(&t, o.fixed); !s.ok()) return bad(s.message());
+      meas = std::make_unique<GemmMeasurer>(*v, gemm::Problem::dense(*dtype, bucket.m, bucket.n, bucket.k),
+                                            o.timing);
     }
-    if (t.space.count_valid() == 0) return bad("the search space of " + t.variant + " for " + sh.str() + " is empty");
+    if (t.space.count_valid() == 0) {
+      // Why, when the default is refused too (e.g. a variant of the other pass or dtype).
+      const Status d = t.space.check(t.default_config);
+      return bad("the search space of " + t.variant + " for " + label + " is empty" +
+                 (d.ok() ? std::string() : " (" + d.message() + ")"));
+    }
     auto progress = [&](const Progress& p) {
       const double gf = p.best_median_s > 0 ? t.flops / p.best_median_s / 1e9 : 0;
       const double sp = p.default_median_s > 0 && p.best_median_s > 0 ? p.default_median_s / p.best_median_s : 0;
       std::fprintf(stderr, "%s[%zu/%zu %s] %lld evals (%lld passed) %.0fs  best %.1f GFLOP/s  %.2fx default%s",
-                   tty ? "\r" : "", si + 1, o.shapes.size(), sh.str().c_str(), (long long)p.evaluations,
+                   tty ? "\r" : "", si + 1, count, label.c_str(), (long long)p.evaluations,
                    (long long)p.passed, p.elapsed_s, gf, sp, tty ? "   " : "\n");
       std::fflush(stderr);
     };
     ShapeResult r = tune_target(t, *meas, o.replay ? nullptr : &cache, *strategy, o.budget, o.seed, progress);
     if (tty) std::fprintf(stderr, "\n");
-    r.shape = sh;
+    r.shape = bucket;
+    r.label = label;
     if (r.tuned_s <= 0) rc = 1;
     else entries.push_back(tuned_entry(r, o.dtype, "cpu:0", o.strategy));
     if (results) results->push_back(r);

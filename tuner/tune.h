@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,35 @@ struct Shape {
   std::string str() const;
 };
 
+// An attention problem of `perfcal tune --kernel attention`: batch x heads x seq x head_dim
+// (seq_q = seq_kv = seq), non-causal forward with kv_heads = heads unless the shape says
+// otherwise. Text form (tune_args.h parses it): BxHxSxD[/causal][/kvN][/fwd|/bwd].
+struct AttentionShape {
+  int64_t batch = 1, heads = 1, kv_heads = 1, seq = 0, head_dim = 0;
+  bool causal = false, backward = false;
+  // Canonical text, parsed back to the same shape: "1x8x2048x128/causal/kv1/bwd" (kv only
+  // when grouped, fwd implied).
+  std::string str() const {
+    std::string t = std::to_string(batch) + "x" + std::to_string(heads) + "x" + std::to_string(seq) +
+                    "x" + std::to_string(head_dim);
+    if (causal) t += "/causal";
+    if (kv_heads != heads) t += "/kv" + std::to_string(kv_heads);
+    if (backward) t += "/bwd";
+    return t;
+  }
+  // The problem object of the cache and the profile: {"batch", "heads", "kv_heads", "seq_q",
+  // "seq_kv", "head_dim", "causal", "pass"}.
+  Json problem() const;
+  // The inverse of problem(); nullopt when `j` is not such an object with seq_q = seq_kv.
+  static std::optional<AttentionShape> from_problem(const Json& j);
+};
+
 struct ShapeResult {
+  // GEMM: the tuned m x n x k. Attention: the (m, n, k) the run-time lookup buckets by,
+  // (seq_q, seq_kv, head_dim) (kernels/core/tuned.h).
   Shape shape;
+  std::string label;              // the shape as given (tables); empty: shape.str()
+  Json problem = Json::object();  // the tuned problem as keyed in the cache (empty: m, n, k)
   std::string variant;
   Json default_config = Json::object(), tuned_config = Json::object();
   double default_s = 0, tuned_s = 0;  // medians
@@ -48,8 +76,11 @@ Target replay_target(const Cache& cache, const std::string& variant, const std::
 
 struct TuneOptions {
   std::string kernel = "gemm", dtype = "f32", device = "cpu:0", strategy = "model";
-  std::string variant;  // empty: the best tunable variant for the dtype on this CPU
-  std::vector<Shape> shapes;
+  // empty: GEMM, the best tunable variant for the dtype on this CPU; attention,
+  // attention/cpu/flash/<pass of the shape>/<dtype>
+  std::string variant;
+  std::vector<Shape> shapes;                     // --kernel gemm
+  std::vector<AttentionShape> attention_shapes;  // --kernel attention
   Budget budget;        // per shape
   std::string profile_path, cache_path;
   bool replay = false;  // serve every evaluation from the cache (no hardware)
@@ -67,7 +98,8 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
 Json tuned_entry(const ShapeResult& r, const std::string& dtype, const std::string& device,
                  const std::string& strategy);
 
-// "32x12 mc1152 kc256 nc4032 t2 ic pf0" for GEMM configs; JSON text otherwise.
+// "32x12 mc1152 kc256 nc4032 t2 ic pf0" for GEMM configs, "br64 bc128 t2" (plus the bf16
+// compute choice) for flash attention configs; JSON text otherwise.
 std::string short_config(const Json& c);
 
 }  // namespace perfcal::tuner

@@ -41,7 +41,113 @@ std::string parse_shape(const std::string& text, Shape* out) {
   return "";
 }
 
+constexpr const char* kAttentionForm = "BxHxSxD[/causal][/kvN][/fwd|/bwd], e.g. 1x8x2048x128/causal/kv2";
+
+std::string parse_attention_shape(const std::string& text, AttentionShape* out) {
+  const std::string s = trim(text);
+  const std::string bad = "bad attention shape \"" + s + "\" (want " + kAttentionForm + ")";
+  const auto slash = s.find('/');
+  const std::string dims = s.substr(0, slash);
+  int64_t d[4];
+  std::size_t at = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto x = i < 3 ? dims.find('x', at) : dims.size();
+    if (x == std::string::npos || !parse_dim(dims.substr(at, x - at), &d[i])) return bad;
+    at = x + 1;
+  }
+  if (at != dims.size() + 1) return bad;  // a fifth dimension
+  AttentionShape a;
+  a.batch = d[0], a.heads = d[1], a.seq = d[2], a.head_dim = d[3], a.kv_heads = a.heads;
+  bool seen_mask = false, seen_kv = false, seen_pass = false;
+  for (std::size_t pos = slash; pos != std::string::npos;) {
+    const auto next = s.find('/', pos + 1);
+    const std::string w = s.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+    pos = next;
+    bool* seen = nullptr;
+    if (w == "causal") {
+      seen = &seen_mask;
+      a.causal = true;
+    } else if (w == "fwd" || w == "bwd") {
+      seen = &seen_pass;
+      a.backward = w == "bwd";
+    } else if (w.size() > 2 && w.compare(0, 2, "kv") == 0 && parse_dim(w.substr(2), &a.kv_heads)) {
+      seen = &seen_kv;
+    } else {
+      return bad;
+    }
+    if (*seen) return "attention shape \"" + s + "\" gives \"" + w + "\" or its alternative twice";
+    *seen = true;
+  }
+  if (a.kv_heads > a.heads || a.heads % a.kv_heads != 0)
+    return "attention shape \"" + s + "\": kv heads (" + std::to_string(a.kv_heads) +
+           ") must divide heads (" + std::to_string(a.heads) + ")";
+  // Q/O (B*H*S x D) and K/V (B*kvH*S x D) addressable, and 4*B*H*S*S*D (the FLOP count,
+  // 2.5x that backward) far from overflowing 64 bits.
+  int64_t bh = 0, bhs = 0, bhss = 0, flop = 0;
+  if (__builtin_mul_overflow(a.batch, a.heads, &bh) || __builtin_mul_overflow(bh, a.seq, &bhs) ||
+      !operand_fits(bhs, a.head_dim) || __builtin_mul_overflow(bhs, a.seq, &bhss) ||
+      __builtin_mul_overflow(bhss, a.head_dim, &flop) || flop > (int64_t{1} << 62))
+    return "attention shape \"" + s + "\" too large (B*H*S*D at most 2^40, B*H*S*S*D at most 2^62)";
+  *out = a;
+  return "";
+}
+
+// One item per line of `text` (`#` comments, blank lines skipped), `name:line: ` on errors.
+template <class T, class Parse>
+std::string parse_lines(const std::string& text, const std::string& name, std::vector<T>* out,
+                        Parse parse) {
+  std::stringstream in(text);
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    line = trim(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    T s;
+    if (std::string e = parse(line, &s); !e.empty()) return name + ":" + std::to_string(n) + ": " + e;
+    out->push_back(s);
+  }
+  return "";
+}
+
+// Reads `path` (at most kMaxShapesFileBytes) into *text; "" or the problem.
+std::string read_shapes_file(const std::string& path, std::string* text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read shapes file " + path;
+  // Read at most one byte past the limit: a workload is a few lines, and a device such as
+  // /dev/zero must end in an error, not exhaust memory.
+  text->assign(kMaxShapesFileBytes + 1, '\0');
+  in.read(text->data(), static_cast<std::streamsize>(text->size()));
+  if (in.bad()) return "cannot read shapes file " + path;
+  text->resize(static_cast<std::size_t>(in.gcount()));
+  if (text->size() > kMaxShapesFileBytes)
+    return "shapes file " + path + " is larger than " + std::to_string(kMaxShapesFileBytes >> 20) + " MiB";
+  return "";
+}
+
 }  // namespace
+
+std::string parse_attention_shapes(const std::string& list, std::vector<AttentionShape>* out) {
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    AttentionShape s;
+    if (std::string e = parse_attention_shape(item, &s); !e.empty()) return e;
+    out->push_back(s);
+  }
+  return "";
+}
+
+std::string parse_attention_shapes_text(const std::string& text, const std::string& name,
+                                        std::vector<AttentionShape>* out) {
+  return parse_lines(text, name, out, parse_attention_shape);
+}
+
+std::string parse_attention_shapes_file(const std::string& path, std::vector<AttentionShape>* out) {
+  std::string text;
+  if (std::string e = read_shapes_file(path, &text); !e.empty()) return e;
+  return parse_attention_shapes_text(text, path, out);
+}
 
 std::string parse_shapes(const std::string& list, std::vector<Shape>* out) {
   std::stringstream ss(list);
@@ -55,31 +161,12 @@ std::string parse_shapes(const std::string& list, std::vector<Shape>* out) {
 }
 
 std::string parse_shapes_text(const std::string& text, const std::string& name, std::vector<Shape>* out) {
-  std::stringstream in(text);
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    line = trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    Shape s;
-    if (std::string e = parse_shape(line, &s); !e.empty()) return name + ":" + std::to_string(n) + ": " + e;
-    out->push_back(s);
-  }
-  return "";
+  return parse_lines(text, name, out, parse_shape);
 }
 
 std::string parse_shapes_file(const std::string& path, std::vector<Shape>* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "cannot read shapes file " + path;
-  // Read at most one byte past the limit: a workload is a few lines, and a device such as
-  // /dev/zero must end in an error, not exhaust memory.
-  std::string text(kMaxShapesFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) return "cannot read shapes file " + path;
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxShapesFileBytes)
-    return "shapes file " + path + " is larger than " + std::to_string(kMaxShapesFileBytes >> 20) + " MiB";
+  std::string text;
+  if (std::string e = read_shapes_file(path, &text); !e.empty()) return e;
   return parse_shapes_text(text, path, out);
 }
 
@@ -148,12 +235,13 @@ std::string parse_fix(const std::string& text, std::string* field, std::vector<J
 }
 
 void add_tune_flags(CLI::App* cmd, TuneFlags* f) {
-  cmd->add_option("--kernel", f->o.kernel, "kernel family (gemm)");
+  cmd->add_option("--kernel", f->o.kernel, "kernel family (gemm, attention)");
   cmd->add_option("--dtype", f->o.dtype, "element type (f32, bf16)");
   cmd->add_option("--device", f->o.device, "device (cpu:0)");
   cmd->add_option("--variant", f->o.variant, "registry name (default: the best tunable one for the dtype)");
-  cmd->add_option("--shapes", f->shapes, "comma list of MxNxK");
-  cmd->add_option("--shapes-from", f->shapes_from, "file with one MxNxK per line (# comments)");
+  cmd->add_option("--shapes", f->shapes,
+                  "comma list of shapes: gemm MxNxK; attention BxHxSxD[/causal][/kvN][/fwd|/bwd]");
+  cmd->add_option("--shapes-from", f->shapes_from, "file with one shape per line (# comments)");
   cmd->add_option("--strategy", f->o.strategy, "exhaustive, random, annealing or model");
   cmd->add_option("--budget", f->budget, "per shape: seconds (120s, 5m) or evaluations (40e)")->required();
   cmd->add_option("--profile", f->o.profile_path, "profile to add the tuned configs to (created if missing)");
@@ -164,14 +252,23 @@ void add_tune_flags(CLI::App* cmd, TuneFlags* f) {
   cmd->add_option("--repetitions", f->o.timing.repetitions, "timed repetitions per candidate (>= 5)")
       ->check(CLI::Range(5, 1000));
   cmd->add_option("--min-time", f->o.timing.min_time, "seconds per repetition")->check(CLI::Range(0.0, 10.0));
+  cmd->footer(
+      "Attention shapes: batch x heads x seq x head_dim (seq_q = seq_kv), then optional /causal\n"
+      "(bottom-right mask), /kvN (grouped-query, N key/value heads dividing the heads) and /fwd or\n"
+      "/bwd (default fwd). The variant tuned is attention/cpu/flash/<pass>/<dtype>. Example:\n"
+      "  perfcal tune --kernel attention --dtype f32 --shapes 1x8x2048x128,1x32x2048x128/causal/kv8/bwd \\\n"
+      "      --strategy model --budget 60s --profile P.json --cache attention.jsonl");
 }
 
 std::string finish_tune_flags(TuneFlags* f) {
   // CLI::Range lets NaN through (every comparison with it is false).
   if (!(f->o.timing.min_time >= 0 && f->o.timing.min_time <= 10))
     return "bad --min-time (want seconds in [0, 10])";
-  if (!f->shapes.empty())
-    if (std::string e = parse_shapes(f->shapes, &f->o.shapes); !e.empty()) return e;
+  if (!f->shapes.empty()) {
+    const std::string e = f->o.kernel == "attention" ? parse_attention_shapes(f->shapes, &f->o.attention_shapes)
+                                                     : parse_shapes(f->shapes, &f->o.shapes);
+    if (!e.empty()) return e;
+  }
   if (std::string e = parse_budget(f->budget, &f->o.budget); !e.empty()) return e;
   for (const auto& text : f->fix) {
     std::string field;

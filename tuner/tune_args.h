@@ -21,8 +21,9 @@ struct TuneFlags {
 };
 // Declares every `tune` flag on `cmd`, bound to *flags.
 void add_tune_flags(CLI::App* cmd, TuneFlags* flags);
-// Checks --shapes, --budget, --fix and --min-time and fills flags->o from them. No I/O: the
-// caller reads --shapes-from. Returns "" or the one-line problem.
+// Checks --shapes (MxNxK, or attention shapes with --kernel attention), --budget, --fix and
+// --min-time and fills flags->o from them. No I/O: the caller reads --shapes-from. Returns ""
+// or the one-line problem.
 std::string finish_tune_flags(TuneFlags* flags);
 // The words after `perfcal tune` to checked flags, without I/O and without tuning (what the
 // tests and tests/fuzz/fuzz_tune_args.cpp drive). Returns "" or one line; --help sets *help.
@@ -38,6 +39,16 @@ std::string parse_shapes_text(const std::string& text, const std::string& name, 
 // Reads `path` (at most kMaxShapesFileBytes) and parses it with parse_shapes_text.
 inline constexpr std::size_t kMaxShapesFileBytes = std::size_t{1} << 20;
 std::string parse_shapes_file(const std::string& path, std::vector<Shape>* out);
+// An attention shape (--kernel attention): BxHxSxD[/causal][/kvN][/fwd|/bwd] -- batch, heads,
+// seq (seq_q = seq_kv), head_dim, then optional words in any order, each at most once:
+// `causal` (bottom-right aligned mask), `kvN` (grouped-query: N key/value heads, N divides
+// H), `fwd` (the default) or `bwd` (the backward pass). Each of Q and K/V at most
+// kMaxOperandElements elements, and B*H*S*S*D at most 2^62 (the FLOP count fits 64 bits).
+std::string parse_attention_shapes(const std::string& list, std::vector<AttentionShape>* out);
+// One attention shape per line, `#` comments, as parse_shapes_text.
+std::string parse_attention_shapes_text(const std::string& text, const std::string& name,
+                                        std::vector<AttentionShape>* out);
+std::string parse_attention_shapes_file(const std::string& path, std::vector<AttentionShape>* out);
 // "120s", "2m", "1h" (seconds per shape) or "40e" / "40evals" (evaluations per shape).
 std::string parse_budget(const std::string& text, Budget* out);
 // "threads=1|2" -> ("threads", [1, 2]); values parse as JSON, bare words as strings.

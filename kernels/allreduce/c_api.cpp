@@ -1,11 +1,14 @@
 // The all-reduce C API (kernels/include/perfcal/allreduce.h): arguments -> Problem, then the
-// registered allreduce/threads/<algorithm>/<dtype> variant with its default config, run by
-// every rank of the team's ThreadTeam. Every failure becomes a status code plus a
-// thread-local message; nothing throws across the C boundary.
+// registered allreduce/threads/<algorithm>/<dtype> variant with its segmenting config (a
+// tuned one for the nearest (bytes per rank, ranks) bucket when a profile is loaded, see
+// kernels/core/tuned.h, else the algorithm's default), run by every rank of the team's
+// ThreadTeam. Every failure becomes a status code plus a thread-local message; nothing
+// throws across the C boundary.
 #include <exception>
 #include <string>
 
 #include "allreduce/allreduce.h"
+#include "core/tuned.h"
 #include "perfcal/allreduce.h"
 
 struct perfcal_allreduce_team {
@@ -35,6 +38,21 @@ int code_of(const Status& s) {
       return PERFCAL_AR_INTERNAL;
   }
   return PERFCAL_AR_INTERNAL;
+}
+
+// The config selection point. A tuned config is used only when the algorithm accepts it for
+// this problem here; no profile loaded costs one atomic load.
+perfcal::Json select_config(const Variant& v, const Problem& p) {
+  if (perfcal::tuned::active())
+    if (auto j = perfcal::tuned::lookup(v.name(), p.bytes(), p.ranks, 1)) {
+      Config c;
+      if (perfcal::parse_config(*j, &c).ok()) {
+        perfcal::Json cfg;
+        to_json(cfg, c);
+        if (v.can_implement(cfg, p).ok()) return cfg;
+      }
+    }
+  return v.default_config(p);
 }
 
 int run(perfcal_allreduce_team* t, const void* const* send, void* const* recv, int64_t count,
@@ -71,7 +89,7 @@ int run(perfcal_allreduce_team* t, const void* const* send, void* const* recv, i
   const Variant* v = Registry::instance().find(variant_name(Transport::threads, algo, p.dtype));
   if (!v) return code_of(Status::Invalid("unknown algorithm \"" + algo + "\""));
   std::unique_ptr<Variant::Plan> plan;
-  Status s = v->make_plan(p, v->default_config(p), &plan);
+  Status s = v->make_plan(p, select_config(*v, p), &plan);
   if (!s.ok()) return code_of(s);
   s = t->team->run([&](Communicator& c) {
     Operands ops{send[c.rank()], recv[c.rank()], &c};

@@ -1,12 +1,16 @@
 // The attention C API (kernels/include/perfcal/attention.h): descriptor -> Problem, then the
-// registered fused variant attention/cpu/flash/<pass>/<dtype> with its default config (the
-// thread count overridden by the descriptor). Every failure becomes a status code plus a
-// thread-local message; nothing throws across the C boundary.
+// registered fused variant attention/cpu/flash/<pass>/<dtype> with the config select_config
+// picks: a tuned one for the nearest (seq_q, seq_kv, head_dim) bucket when a profile is
+// loaded (perfcal_load_profile / PERFCAL_PROFILE, kernels/core/tuned.h), else the variant's
+// default; the descriptor's thread count wins either way. Every failure becomes a status code
+// plus a thread-local message; nothing throws across the C boundary.
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <string>
 
 #include "attention/attention.h"
+#include "core/tuned.h"
 #include "perfcal/attention.h"
 
 namespace {
@@ -53,17 +57,43 @@ Status to_problem(const perfcal_attention_desc* d, Pass pass, Problem* p) {
   return validate(*p);
 }
 
+// The one selection point. A tuned config is used only when this variant accepts it for
+// this problem here (it may come from another machine of the same ISA tier, or a bucket
+// with other tile limits); its thread count never exceeds the default's (every core), and
+// an explicit descriptor count wins. No profile loaded: one atomic load, then the default.
+perfcal::Json select_config(const Variant& v, const Problem& p, int threads) {
+  perfcal::Json def = v.default_config(p);
+  if (perfcal::tuned::active()) {
+    if (auto j = perfcal::tuned::lookup(v.name(), p.seq_q, p.seq_kv, p.head_dim)) {
+      FlashConfig c, d;
+      if (perfcal::parse_config(*j, &c).ok() && perfcal::parse_config(def, &d).ok()) {
+        c.threads = threads > 0 ? threads : std::min(c.threads, d.threads);
+        perfcal::Json cfg;
+        to_json(cfg, c);
+        if (v.can_implement(cfg, p).ok()) return cfg;
+      }
+    }
+  }
+  if (threads > 0) def["threads"] = threads;
+  return def;
+}
+
+const Variant* find_variant(const Problem& p, Status* s) {
+  const std::string name =
+      std::string("attention/cpu/flash/") + to_string(p.pass) + "/" + perfcal::to_string(p.dtype);
+  const Variant* v = Registry::instance().find(name);
+  if (!v) *s = Status::Unsupported(name + " is not registered");
+  return v;
+}
+
 int run(const perfcal_attention_desc* d, Pass pass, const Operands& ops) {
   try {
     Problem p;
     Status s = to_problem(d, pass, &p);
     if (!s.ok()) return code_of(s);
-    const std::string name =
-        std::string("attention/cpu/flash/") + to_string(pass) + "/" + perfcal::to_string(p.dtype);
-    const Variant* v = Registry::instance().find(name);
-    if (!v) return code_of(Status::Unsupported(name + " is not registered"));
-    perfcal::Json cfg = v->default_config(p);
-    if (d->threads > 0) cfg["threads"] = d->threads;
+    const Variant* v = find_variant(p, &s);
+    if (!v) return code_of(s);
+    const perfcal::Json cfg = select_config(*v, p, d->threads);
     std::unique_ptr<Variant::Plan> plan;
     s = v->make_plan(p, cfg, &plan);
     if (s.ok()) s = plan->run(ops);
@@ -76,6 +106,24 @@ int run(const perfcal_attention_desc* d, Pass pass, const Operands& ops) {
 }
 
 }  // namespace
+
+std::string perfcal::attention_config_for(const perfcal_attention_desc* desc, int backward) {
+  try {
+    // Qualified: inside namespace perfcal, a bare Variant would name perfcal::Variant<P, O>.
+    attention::Problem p;
+    Status s = to_problem(desc, backward ? attention::Pass::bwd : attention::Pass::fwd, &p);
+    const attention::Variant* v = s.ok() ? find_variant(p, &s) : nullptr;
+    if (!v) {
+      code_of(s);
+      return "";
+    }
+    code_of(Status::Ok());
+    return select_config(*v, p, desc->threads).dump();
+  } catch (const std::exception& e) {
+    code_of(Status::Internal(e.what()));
+    return "";
+  }
+}
 
 extern "C" int perfcal_attention_forward(const perfcal_attention_desc* desc, const void* q,
                                          const void* k, const void* v, float* o, float* lse) {

@@ -69,15 +69,24 @@ Status parse_table(const nlohmann::json& tuned, Table* out) {
     x.fingerprint = e.value("fingerprint", std::string());
     x.arch = e.value("arch", std::string());
     x.config = e["config"];
-    // The bucket may be given, else derived from the problem; neither = matches any shape.
-    const nlohmann::json& b = e.contains("problem") && e["problem"].is_object()
-                                  ? e["problem"]
-                                  : nlohmann::json::object();
-    auto dim = [&](const char* key) {
-      if (b.contains(key) && b[key].is_number()) return log2_of(b[key].get<int64_t>());
-      return 0.0;
+    // Exact log2 of the problem's m, n, k when it has them (GEMM), else the written bucket
+    // (already log2: attention, whose problem has other fields; see tuned.h).
+    static const nlohmann::json kNone = nlohmann::json::object();
+    auto obj = [&](const char* key) -> const nlohmann::json& {
+      return e.contains(key) && e[key].is_object() ? e[key] : kNone;
     };
-    x.lm = dim("m"), x.ln = dim("n"), x.lk = dim("k");
+    const nlohmann::json& p = obj("problem");
+    const nlohmann::json& b = obj("bucket");
+    auto has_mnk = [](const nlohmann::json& o) {
+      return o.contains("m") && o["m"].is_number() && o.contains("n") && o["n"].is_number() &&
+             o.contains("k") && o["k"].is_number();
+    };
+    if (has_mnk(p)) {
+      x.lm = log2_of(p["m"].get<int64_t>()), x.ln = log2_of(p["n"].get<int64_t>()),
+      x.lk = log2_of(p["k"].get<int64_t>());
+    } else if (has_mnk(b)) {
+      x.lm = b["m"].get<double>(), x.ln = b["n"].get<double>(), x.lk = b["k"].get<double>();
+    }
     t.entries.push_back(std::move(x));
   }
   *out = std::move(t);

@@ -8,6 +8,23 @@
 //    "bucket": {"m": 12, "n": 12, "k": 12},   // round(log2) of the tuned problem
 //    "problem": {"m": 4096, "n": 4096, "k": 4096}, "config": {...}, ...}
 //
+// What (m, n, k) mean per family -- the bucket a lookup measures distance in:
+//   gemm       (m, n, k) of the call; "problem" holds them and gives the exact log2.
+//   attention  (seq_q, seq_kv, head_dim): the attention C API looks up
+//              attention/cpu/flash/<pass>/<dtype> with m = seq_q, n = seq_kv, k = head_dim.
+//              Batch, heads, kv_heads and the mask are not part of the bucket: an entry
+//              tuned on 1x8x2048x128 serves every batch and head count at seq 2048 and
+//              head_dim 128 (tune the shapes the run uses; equal distances go to the first
+//              entry in the profile). The entry's "problem" is the attention problem
+//              ({"batch", "heads", "kv_heads", "seq_q", "seq_kv", "head_dim", "causal",
+//              "pass"}), so its "bucket" {"m": round(log2 seq_q), "n": round(log2 seq_kv),
+//              "k": round(log2 head_dim)} is what the table reads.
+//   allreduce  allreduce/threads/<algorithm>/<dtype> with m = bytes per rank, n = ranks,
+//              k = 1 (its C API; an entry gives them as "bucket" in log2, or as "problem"
+//              {"m": bytes, "n": ranks, "k": 1}).
+// An entry whose "problem" has numeric m, n, k is bucketed by their exact log2; otherwise by
+// its "bucket" (log2 values as written); with neither, every dimension is log2 = 0.
+//
 // Fallback order for a lookup: entries of this exact device (fingerprint) -> entries of the
 // same architecture (ISA tier) -> none (the caller uses its built-in default). Within a
 // level the nearest bucket wins (L1 distance in log2 space, ties to the first entry).

@@ -1,11 +1,18 @@
 // Strategies on known cost surfaces, offline: a synthetic bowl and the caches recorded on
 // the development machine (tests/tuner/data, an exhaustive run of gemm/cpu/avx512/f32 with
 // threads, parallel loop and prefetch pinned). Replays need no AVX-512 and no quiet machine.
+// Any tuned variant's recording replays the same way: an attention recording is one more
+// line in INSTANTIATE_TEST_SUITE_P, e.g. for a cache recorded with
+//   perfcal tune --kernel attention --dtype f32 --shapes 1x8x1024x128 --strategy exhaustive \
+//       --budget 1000e --cache tests/tuner/data/attention_f32_1x8x1024x128.jsonl
+// the line
+//   Recording{"attention_f32_1x8x1024x128.jsonl", attention_shape("1x8x1024x128"), "attention/cpu/flash/fwd/f32"}
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "tuner/strategy.h"
+#include "tuner/tune_args.h"
 #include "tuner/tune.h"
 #include "tuner_testing.h"
 
@@ -50,8 +57,19 @@ TEST(Strategies, BudgetIsRespectedAndOnlyValidPointsAreMeasured) {
 
 struct Recording {
   const char* file;
-  Json problem;
+  Json problem;  // as keyed in the cache
+  std::string variant = "gemm/cpu/avx512/f32";
+  std::string dtype = "f32";
 };
+
+Json gemm_shape(int64_t m, int64_t n, int64_t k) { return {{"m", m}, {"n", n}, {"k", k}}; }
+// The cache's problem of an attention shape in the `perfcal tune` grammar (tune_args.h).
+[[maybe_unused]] Json attention_shape(const std::string& shape) {
+  std::vector<AttentionShape> v;
+  const std::string err = parse_attention_shapes(shape, &v);
+  EXPECT_EQ(err, "") << shape;
+  return v.empty() ? Json::object() : v.front().problem();
+}
 
 class Replay : public ::testing::TestWithParam<Recording> {};
 
@@ -66,13 +84,14 @@ TEST_P(Replay, StrategiesReachTheRecordedBest) {
   Cache cache;
   ASSERT_TRUE(cache.open(path).ok());
   std::string err;
-  const std::string variant = "gemm/cpu/avx512/f32";
-  Target t = replay_target(cache, variant, "f32", GetParam().problem, &err);
+  const std::string& variant = GetParam().variant;
+  const std::string& dtype = GetParam().dtype;
+  Target t = replay_target(cache, variant, dtype, GetParam().problem, &err);
   ASSERT_TRUE(err.empty()) << err;
   const uint64_t valid = t.space.count_valid();
   ASSERT_GT(valid, 20u);
 
-  ReplayMeasurer truth_m(cache, variant, "f32", GetParam().problem);
+  ReplayMeasurer truth_m(cache, variant, dtype, GetParam().problem);
   auto ex = make_exhaustive();
   const ShapeResult truth = tune_target(t, truth_m, nullptr, *ex, Budget{int64_t(valid) + 1, 0}, 1);
   ASSERT_GT(truth.best_s, 0);
@@ -80,7 +99,7 @@ TEST_P(Replay, StrategiesReachTheRecordedBest) {
   for (const std::string name : {"model", "random", "annealing"}) {
     const bool model = name == "model";
     const int64_t budget = model ? std::max<int64_t>(8, int64_t(valid) / 20) : int64_t(valid) / 4;
-    ReplayMeasurer m(cache, variant, "f32", GetParam().problem);
+    ReplayMeasurer m(cache, variant, dtype, GetParam().problem);
     auto s = make_strategy(name);
     const ShapeResult r = tune_target(t, m, nullptr, *s, Budget{budget, 0}, 11);
     const double gap = r.best_s / truth.best_s - 1;
@@ -94,8 +113,8 @@ TEST_P(Replay, StrategiesReachTheRecordedBest) {
 
 INSTANTIATE_TEST_SUITE_P(
     Recorded, Replay,
-    ::testing::Values(Recording{"gemm_avx512_f32_32x1024x1024.jsonl", {{"m", 32}, {"n", 1024}, {"k", 1024}}},
-                      Recording{"gemm_avx512_f32_256x2048x1024.jsonl", {{"m", 256}, {"n", 2048}, {"k", 1024}}}));
+    ::testing::Values(Recording{"gemm_avx512_f32_32x1024x1024.jsonl", gemm_shape(32, 1024, 1024)},
+                      Recording{"gemm_avx512_f32_256x2048x1024.jsonl", gemm_shape(256, 2048, 1024)}));
 
 TEST(Replay, RepeatedTuningPicksTheSameWinner) {
   Target t = testing::bowl_target();

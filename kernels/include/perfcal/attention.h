@@ -66,7 +66,20 @@ const char* perfcal_attention_status_string(int status);
 const char* perfcal_attention_last_error(void);
 
 #ifdef __cplusplus
-}
+} /* extern "C" */
+
+#include <string>
+
+namespace perfcal {
+
+// The config perfcal_attention_forward (backward = 0) or perfcal_attention_backward
+// (backward = 1) would run for `desc`, as JSON text ({"br", "bc", "threads", "compute"}):
+// the tuned config for the nearest (seq_q, seq_kv, head_dim) bucket when a profile is loaded
+// and it is valid here (perfcal/tuning.h), else the built-in default. "" when the descriptor
+// is invalid (the reason in perfcal_attention_last_error()).
+std::string attention_config_for(const perfcal_attention_desc* desc, int backward);
+
+}  // namespace perfcal
 #endif
 
 #endif /* PERFCAL_ATTENTION_H_ */
