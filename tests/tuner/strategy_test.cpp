@@ -114,7 +114,13 @@ TEST_P(Replay, StrategiesReachTheRecordedBest) {
 INSTANTIATE_TEST_SUITE_P(
     Recorded, Replay,
     ::testing::Values(Recording{"gemm_avx512_f32_32x1024x1024.jsonl", gemm_shape(32, 1024, 1024)},
-                      Recording{"gemm_avx512_f32_256x2048x1024.jsonl", gemm_shape(256, 2048, 1024)}));
+                      Recording{"gemm_avx512_f32_256x2048x1024.jsonl", gemm_shape(256, 2048, 1024)},
+                      Recording{"gemm_avx512_f32_1x4096x4096.jsonl", gemm_shape(1, 4096, 4096)},
+                      Recording{"gemm_avx512_f32_16x4096x4096.jsonl", gemm_shape(16, 4096, 4096)},
+                      Recording{"gemm_avx512_f32_128x4096x4096.jsonl", gemm_shape(128, 4096, 4096)},
+                      Recording{"gemm_avx512_f32_64x11008x4096.jsonl", gemm_shape(64, 11008, 4096)},
+                      Recording{"attention_f32_1x8x1024x128.jsonl", attention_shape("1x8x1024x128"),
+                                "attention/cpu/flash/fwd/f32"}));
 
 TEST(Replay, RepeatedTuningPicksTheSameWinner) {
   Target t = testing::bowl_target();
