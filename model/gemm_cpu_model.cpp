@@ -56,10 +56,10 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   const double fma_cycles = kb * acc / mc.fma_units;
   p.eff_call = fma_cycles / (fma_cycles + 2 * acc + 20);
 
-  // Cache fit. L1: the B micro-panel (kb x nr) stays while A micro-panels stream through,
-  // with one being loaded ahead.
-  const double l1_need = (kb * nr + 2 * kb * mr) * es;
-  p.eff_cache = fit(l1_need, mc.l1, 0.75);
+  // Cache fit. L1: the B micro-panel (kb x nr) stays while A micro-panels stream through
+  // it from L2; it may take about half of L1 (Low et al. 2016: the other ways hold the A
+  // lines in flight and the C tile), beyond which its own lines get evicted.
+  p.eff_cache = fit(kb * nr * es, mc.l1 / 2, 0.8);
   // L2: the packed A block, using half of L2 so B panels and C lines can pass through.
   p.eff_cache *= fit(mb * kb * es, mc.l2 / 2, 0.7);
   // L3 share: the packed B panel (kb x nb).
@@ -86,13 +86,23 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
                      p.eff_balance;
   p.compute_s = flops / (mc.peak_gflops_core * 1e9 * threads * std::max(eff, 1e-3));
 
-  // Memory traffic: B packed once (read + write), A packed once per nc block (read + write
-  // and per-thread copies for jc), C read+written once per kc block; at the machine's
-  // bandwidth. "jr" with one ic block shares A; "jc" repacks A per thread.
+  // Memory traffic, in two kinds. Packing is a phase of its own (the driver packs, then
+  // computes), so its time adds to the FMAs' instead of hiding under them: B read from
+  // memory and written into panels once; A read and written once per nc block (and per
+  // thread chunk for "jc"). On skinny problems this is most of the time (M = 1: packing B is
+  // 2 k n bytes of traffic for 2 k n FLOPs).
+  const double bw = mc.mem_gbps * 1e9 * std::min(1.0, double(threads) / mc.cores);
   const double n_blocks = ceil_div(n, nb), k_blocks = ceil_div(k, kb);
   const double a_copies = loop == "jc" ? std::max(n_blocks, double(threads)) : n_blocks;
-  const double bytes = 2 * k * n * es + 2 * m * k * es * a_copies + 2 * 4 * m * n * k_blocks;
-  p.memory_s = bytes / (mc.mem_gbps * 1e9);
+  const double pack_bytes = 2 * k * n * es + 2 * m * k * es * a_copies;
+  // Streamed while the FMAs run (prefetched, so it only costs where it exceeds them): C read
+  // and written once per kc block, and the packed B panel read back once per ic block,
+  // which is cheap while the panel just written still sits in L2 (3/4 of it: A lines pass
+  // through) and comes from L3 or memory otherwise.
+  double stream_bytes = 2 * 4 * m * n * k_blocks;
+  if (kb * nb * es > 0.75 * mc.l2) stream_bytes += k * n * es * ceil_div(m, mb);
+  p.memory_s = pack_bytes / bw;
+  const double stream_s = stream_bytes / bw;
 
   // Overheads: a parallel region (~5 us), two barriers per shared panel (~1 us each).
   if (threads > 1) {
@@ -101,7 +111,7 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
     if (loop == "jr") barriers += 2 * n_blocks * k_blocks * ceil_div(m, mb);
     p.overhead_s = 5e-6 + barriers * 1e-6;
   }
-  p.seconds = std::max(p.compute_s, p.memory_s) + p.overhead_s;
+  p.seconds = p.memory_s + std::max(p.compute_s, stream_s) + p.overhead_s;
   return p;
 }
 

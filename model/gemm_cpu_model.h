@@ -1,14 +1,16 @@
 // Cache-blocking model of perfcal's BLIS-style CPU GEMM (kernels/gemm/blis.h): predicts the
 // time of a config {mr, nr, mc, kc, nc, threads, parallel_loop, prefetch} on an m x n x k
-// problem as a roofline (compute at the micro-kernel's efficiency vs. memory traffic) plus
-// fork/join and packing overheads. Factors, each a fraction of peak:
+// problem as packing time (a phase of its own: B and A read from memory and written into
+// panels) plus the larger of compute and the traffic streamed under it (C once per kc
+// block, the B panel read back from beyond L2), plus fork/join overheads. Compute is the
+// peak times these factors, each a fraction of 1:
 //   - register blocking: mr*nr/lanes accumulators must cover FMA latency x units, and the
 //     tile plus its A vectors must fit the register file;
 //   - load/FMA balance: per k step mr/lanes vector loads + nr broadcasts feed (mr/lanes)*nr
 //     FMAs;
 //   - micro-kernel call overhead: loading/storing the C tile once per kc steps;
-//   - cache fit: B micro-panel kc*nr plus streaming A micro-panels in L1, the A block
-//     mc*kc in (half) L2, the B panel kc*nc in the core's L3 share;
+//   - cache fit: B micro-panel kc*nr in half of L1, the A block mc*kc in half of L2, the B
+//     panel kc*nc in the core's L3 share;
 //   - edge-tile waste: full mr x nr tiles are computed, only stores are masked;
 //   - thread load balance over the split loop, and barriers per block.
 #pragma once

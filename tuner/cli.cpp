@@ -41,6 +41,10 @@ std::string results_table(const std::vector<ShapeResult>& rs) {
       out += line;
     }
   }
+  bool confirmed = false;
+  for (const ShapeResult& r : rs) confirmed = confirmed || r.confirmed;
+  if (confirmed)
+    out += "GF/s and speedups: default and fastest candidate re-measured alternately after the search\n";
   return out;
 }
 

@@ -1,7 +1,7 @@
 // `perfcal tune`: wired into the perfcal program by bench/programs/perfcal.cpp.
 //
-//   perfcal tune --kernel gemm --dtype f32 --device cpu:0 \
-//       --shapes 4096x4096x4096,512x4096x11008 --strategy model --budget 120s \
+//   perfcal tune --kernel gemm --dtype f32 --device cpu:0
+//       --shapes 4096x4096x4096,512x4096x11008 --strategy model --budget 120s
 //       --profile P.json --cache C.jsonl
 //
 // Bad input (unknown kernel/dtype/strategy/field, malformed shapes or budget, empty space,

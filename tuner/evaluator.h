@@ -5,6 +5,7 @@
 // re-measured: an interrupted tuning resumes), the budget (evaluations and/or seconds) and
 // the progress line. Strategies only propose space indices; the Evaluator records everything.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -51,6 +52,15 @@ class Evaluator {
   const Evaluation* evaluate_default();
 
   bool exhausted() const;
+  // Takes `evaluations` and `seconds` off the budget for measurements after the search (the
+  // driver's paired re-measurement), leaving the search at least half of each limit.
+  void reserve(int64_t evaluations, double seconds) {
+    if (budget_.max_evaluations > 0)
+      budget_.max_evaluations = std::max(budget_.max_evaluations - evaluations,
+                                         (budget_.max_evaluations + 1) / 2);
+    if (budget_.max_seconds > 0)
+      budget_.max_seconds = std::max(budget_.max_seconds - seconds, budget_.max_seconds / 2);
+  }
   // Evaluations the budget allows in all (0 = no evaluation limit).
   int64_t max_evaluations() const { return budget_.max_evaluations; }
   bool evaluated(uint64_t index) const { return by_index_.count(index) != 0; }

@@ -62,6 +62,9 @@ struct ShapeResult {
   uint64_t space_total = 0, space_valid = 0;
   double share = 0;  // evaluated / valid
   double best_s = 0;  // fastest passed median, declared winner or not
+  // The default and the fastest candidate were re-measured side by side after the search;
+  // default_s, tuned_s, best_s, speedup and p_value are from those paired runs.
+  bool confirmed = false;
 };
 
 // Tunes one target (the unit the tests drive with a replayed cache). `cache` may be null.

@@ -1,15 +1,20 @@
 // Strategies on known cost surfaces, offline: a synthetic bowl and the caches recorded on
-// the development machine (tests/tuner/data, an exhaustive run of gemm/cpu/avx512/f32 with
-// threads, parallel loop and prefetch pinned). Replays need no AVX-512 and no quiet machine.
-// Any tuned variant's recording replays the same way: an attention recording is one more
-// line in INSTANTIATE_TEST_SUITE_P, e.g. for a cache recorded with
-//   perfcal tune --kernel attention --dtype f32 --shapes 1x8x1024x128 --strategy exhaustive \
-//       --budget 1000e --cache tests/tuner/data/attention_f32_1x8x1024x128.jsonl
-// the line
-//   Recording{"attention_f32_1x8x1024x128.jsonl", attention_shape("1x8x1024x128"), "attention/cpu/flash/fwd/f32"}
+// the development machine (tests/tuner/data). GEMM recordings are exhaustive runs of
+// gemm/cpu/avx512/f32 with threads, parallel loop and prefetch pinned (mc too at m = 32,
+// where every mc is the same block), e.g.
+//   perfcal tune --kernel gemm --dtype f32 --shapes 256x2048x1024 --strategy exhaustive \
+//       --budget 2000e --fix threads=1 --fix parallel_loop=ic --fix prefetch=0 \
+//       --repetitions 5 --cache tests/tuner/data/gemm_avx512_f32_256x2048x1024.jsonl
+// and the attention ones of the whole flash space (br, bc, threads):
+//   perfcal tune --kernel attention --dtype f32 --shapes 1x8x1024x128/bwd --strategy exhaustive \
+//       --budget 1000e --repetitions 5 --cache tests/tuner/data/attention_f32_1x8x1024x128_bwd.jsonl
+// Replays need no AVX-512 and no quiet machine; a new recording is one more line in
+// recordings().
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <vector>
 
 #include "tuner/strategy.h"
 #include "tuner/tune_args.h"
@@ -64,63 +69,130 @@ struct Recording {
 
 Json gemm_shape(int64_t m, int64_t n, int64_t k) { return {{"m", m}, {"n", n}, {"k", k}}; }
 // The cache's problem of an attention shape in the `perfcal tune` grammar (tune_args.h).
-[[maybe_unused]] Json attention_shape(const std::string& shape) {
+Json attention_shape(const std::string& shape) {
   std::vector<AttentionShape> v;
   const std::string err = parse_attention_shapes(shape, &v);
   EXPECT_EQ(err, "") << shape;
   return v.empty() ? Json::object() : v.front().problem();
 }
 
-class Replay : public ::testing::TestWithParam<Recording> {};
+struct ReplayResult {
+  double gap = 0;  // best found / exhaustive best - 1
+  int64_t evaluations = 0;
+  uint64_t valid = 0;
+};
 
-// Each strategy against the exhaustive ground truth of a real recording. The bar is
-// "model-guided within 3% measuring at most 5% of the space"; today it reaches 5.8% and 7.3%
-// on these recordings (the model ranks the 32x12 micro-kernel first, which measures 2x
-// slower than 16x14 here), so this test guards the current level (8%) rather than the bar.
-// Random and annealing get 25% of the space and must get within 6%.
-TEST_P(Replay, StrategiesReachTheRecordedBest) {
-  const std::string path = std::string(PERFCAL_SOURCE_DIR) + "/tests/tuner/data/" + GetParam().file;
-  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+// Runs `strategy` on a recording with `share` of its valid points as the evaluation budget
+// (at least `floor` evaluations), against the exhaustive ground truth of the same recording.
+ReplayResult replay(const Recording& rec, const std::string& strategy, double share, int64_t floor) {
+  ReplayResult out;
+  const std::string path = std::string(PERFCAL_SOURCE_DIR) + "/tests/tuner/data/" + rec.file;
   Cache cache;
-  ASSERT_TRUE(cache.open(path).ok());
+  EXPECT_TRUE(cache.open(path).ok()) << path;
   std::string err;
-  const std::string& variant = GetParam().variant;
-  const std::string& dtype = GetParam().dtype;
-  Target t = replay_target(cache, variant, dtype, GetParam().problem, &err);
-  ASSERT_TRUE(err.empty()) << err;
-  const uint64_t valid = t.space.count_valid();
-  ASSERT_GT(valid, 20u);
+  Target t = replay_target(cache, rec.variant, rec.dtype, rec.problem, &err);
+  EXPECT_TRUE(err.empty()) << err;
+  out.valid = t.space.count_valid();
+  EXPECT_GT(out.valid, 20u) << rec.file;
+  if (out.valid <= 20) return out;
 
-  ReplayMeasurer truth_m(cache, variant, dtype, GetParam().problem);
+  ReplayMeasurer truth_m(cache, rec.variant, rec.dtype, rec.problem);
   auto ex = make_exhaustive();
-  const ShapeResult truth = tune_target(t, truth_m, nullptr, *ex, Budget{int64_t(valid) + 1, 0}, 1);
-  ASSERT_GT(truth.best_s, 0);
+  const ShapeResult truth = tune_target(t, truth_m, nullptr, *ex, Budget{int64_t(out.valid) + 1, 0}, 1);
+  EXPECT_GT(truth.best_s, 0);
 
-  for (const std::string name : {"model", "random", "annealing"}) {
-    const bool model = name == "model";
-    const int64_t budget = model ? std::max<int64_t>(8, int64_t(valid) / 20) : int64_t(valid) / 4;
-    ReplayMeasurer m(cache, variant, dtype, GetParam().problem);
-    auto s = make_strategy(name);
-    const ShapeResult r = tune_target(t, m, nullptr, *s, Budget{budget, 0}, 11);
-    const double gap = r.best_s / truth.best_s - 1;
-    std::printf("%-34s %-10s evals %3lld of %4llu valid (%.1f%%): best within %.2f%% of exhaustive\n",
-                GetParam().file, name.c_str(), (long long)r.evaluations, (unsigned long long)valid,
-                100.0 * r.evaluations / valid, 100 * gap);
-    EXPECT_LE(r.evaluations, budget);
-    EXPECT_LE(gap, model ? 0.08 : 0.06) << name;
+  const int64_t budget = std::max<int64_t>(floor, int64_t(double(out.valid) * share));
+  ReplayMeasurer m(cache, rec.variant, rec.dtype, rec.problem);
+  auto s = make_strategy(strategy);
+  const ShapeResult r = tune_target(t, m, nullptr, *s, Budget{budget, 0}, 11);
+  EXPECT_FALSE(r.confirmed) << "replays are never re-measured";
+  EXPECT_LE(r.evaluations, budget);
+  out.gap = r.best_s / truth.best_s - 1;
+  out.evaluations = r.evaluations;
+  std::printf("%-38s %-10s evals %3lld of %4llu valid (%.1f%%): best within %.2f%% of exhaustive\n",
+              rec.file, strategy.c_str(), (long long)r.evaluations, (unsigned long long)out.valid,
+              100.0 * double(r.evaluations) / double(out.valid), 100 * out.gap);
+  return out;
+}
+
+std::vector<Recording> recordings() {
+  return {
+    {"gemm_avx512_f32_32x1024x1024.jsonl", gemm_shape(32, 1024, 1024)},
+    {"gemm_avx512_f32_256x2048x1024.jsonl", gemm_shape(256, 2048, 1024)},
+    {"gemm_avx512_f32_1x4096x4096.jsonl", gemm_shape(1, 4096, 4096)},
+    {"gemm_avx512_f32_16x4096x4096.jsonl", gemm_shape(16, 4096, 4096)},
+    {"gemm_avx512_f32_128x4096x4096.jsonl", gemm_shape(128, 4096, 4096)},
+    {"gemm_avx512_f32_64x11008x4096.jsonl", gemm_shape(64, 11008, 4096)},
+    // threads pinned to 1 (49 points), then the whole space (threads 1 and 2)
+    {"attention_f32_1x8x1024x128.jsonl", attention_shape("1x8x1024x128"), "attention/cpu/flash/fwd/f32"},
+    {"attention_f32_1x8x1024x128_threads.jsonl", attention_shape("1x8x1024x128"),
+     "attention/cpu/flash/fwd/f32"},
+    {"attention_f32_1x8x1024x128_bwd.jsonl", attention_shape("1x8x1024x128/bwd"),
+     "attention/cpu/flash/bwd/f32"},
+  };
+}
+
+// The bar, on every recording: model-guided within 3% of the exhaustive best,
+// median over the recordings, measuring at most 5% of the valid space (the default counts
+// as one of them). No single recording may miss by more than 6%: on the 48-point attention
+// space 5% is 2.4 evaluations, and with the floor of 3 (the default and the model's top two)
+// the model must separate tilings that measure within 2% of each other.
+TEST(Replay, ModelGuidedMeetsTheBarOnTheRecordings) {
+  std::vector<double> gaps;
+  for (const Recording& rec : recordings()) {
+    const ReplayResult r = replay(rec, "model", 0.05, 3);
+    EXPECT_LE(double(r.evaluations), std::max(3.0, 0.05 * double(r.valid))) << rec.file;
+    EXPECT_LE(r.gap, 0.06) << rec.file;
+    gaps.push_back(r.gap);
+  }
+  std::sort(gaps.begin(), gaps.end());
+  const double median = gaps.size() % 2 ? gaps[gaps.size() / 2]
+                                        : 0.5 * (gaps[gaps.size() / 2 - 1] + gaps[gaps.size() / 2]);
+  std::printf("model-guided: median gap %.2f%% over %zu recordings\n", 100 * median, gaps.size());
+  EXPECT_LE(median, 0.03);
+}
+
+// The comparison baselines, on a quarter of each space: within 6% of the exhaustive best.
+class Replay : public ::testing::TestWithParam<Recording> {};
+TEST_P(Replay, RandomAndAnnealingReachTheRecordedBest) {
+  for (const std::string name : {"random", "annealing"}) {
+    const ReplayResult r = replay(GetParam(), name, 0.25, 8);
+    EXPECT_LE(r.gap, 0.06) << name;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Recorded, Replay,
-    ::testing::Values(Recording{"gemm_avx512_f32_32x1024x1024.jsonl", gemm_shape(32, 1024, 1024)},
-                      Recording{"gemm_avx512_f32_256x2048x1024.jsonl", gemm_shape(256, 2048, 1024)},
-                      Recording{"gemm_avx512_f32_1x4096x4096.jsonl", gemm_shape(1, 4096, 4096)},
-                      Recording{"gemm_avx512_f32_16x4096x4096.jsonl", gemm_shape(16, 4096, 4096)},
-                      Recording{"gemm_avx512_f32_128x4096x4096.jsonl", gemm_shape(128, 4096, 4096)},
-                      Recording{"gemm_avx512_f32_64x11008x4096.jsonl", gemm_shape(64, 11008, 4096)},
-                      Recording{"attention_f32_1x8x1024x128.jsonl", attention_shape("1x8x1024x128"),
-                                "attention/cpu/flash/fwd/f32"}));
+INSTANTIATE_TEST_SUITE_P(Recorded, Replay, ::testing::ValuesIn(recordings()));
+
+// The default is measured first, cold; a candidate that only beats that cold measurement
+// must lose the paired re-measurement after the search, and the reported speedup must come
+// from the paired runs.
+TEST(Confirmation, ColdDefaultDoesNotMakeAWinner) {
+  Target t = testing::bowl_target();
+  int default_calls = 0;
+  testing::FakeMeasurer m([&](const Json& c) {
+    if (c != t.default_config) return testing::bowl_time(c);
+    return ++default_calls == 1 ? 3e-3 : 0.9e-3;  // cold first run, then faster than all
+  });
+  auto s = make_model_guided();
+  const ShapeResult r = tune_target(t, m, nullptr, *s, Budget{30, 0}, 5);
+  EXPECT_TRUE(r.confirmed);
+  EXPECT_EQ(default_calls, 2) << "once in the search, once in the confirmation";
+  EXPECT_FALSE(r.changed) << r.reason;
+  EXPECT_EQ(r.tuned_config, t.default_config);
+  EXPECT_NEAR(r.default_s, 0.9e-3, 0.01e-3);
+  EXPECT_NEAR(r.speedup, 1.0, 1e-9);
+}
+
+TEST(Confirmation, RealWinnerSurvivesIt) {
+  Target t = testing::bowl_target();
+  testing::FakeMeasurer m(testing::bowl_time);
+  auto s = make_model_guided();
+  const ShapeResult r = tune_target(t, m, nullptr, *s, Budget{30, 0}, 5);
+  EXPECT_TRUE(r.confirmed);
+  EXPECT_TRUE(r.changed) << r.reason;
+  EXPECT_EQ(r.tuned_config, kBest);
+  EXPECT_NEAR(r.speedup, testing::bowl_time(t.default_config) / testing::bowl_time(kBest), 0.02);
+}
 
 TEST(Replay, RepeatedTuningPicksTheSameWinner) {
   Target t = testing::bowl_target();
