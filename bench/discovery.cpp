@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/cpu_info.h"
+#include "git_revision.h"  // generated at build time (cmake/git_revision.cmake)
 #include "core/gpu_info.h"
 
 #ifdef PERFCAL_HAVE_MPI
@@ -95,13 +96,7 @@ std::string openblas_core() {
   return c ? c : "unknown";
 }
 
-std::string git_revision() {
-#ifdef PERFCAL_GIT_REVISION
-  return PERFCAL_GIT_REVISION;
-#else
-  return "unknown";
-#endif
-}
+std::string git_revision() { return PERFCAL_GIT_REVISION; }
 
 Json software_json() {
   Json s;

@@ -15,7 +15,7 @@ Json devices_json();   // [{"id":"cpu:0",...}, {"id":"cuda:0",...}]; always has 
 Json software_json();  // compiler, OpenBLAS + core, oneDNN, MPI, hwloc, CUDA, Google Benchmark
 Json environment_json();  // OPENBLAS_*, OMP_*, ... plus governor, turbo, load at start
 std::string openblas_core();
-std::string git_revision();  // compiled in at configure time; "unknown" outside a checkout
+std::string git_revision();  // of the build ("-dirty": uncommitted changes); "unknown" outside a checkout
 
 // Human-readable `perfcal devices` output.
 std::string describe_devices();
