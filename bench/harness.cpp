@@ -40,8 +40,13 @@ benchmark::internal::Benchmark* Session::add(Record rec, Body body, const std::s
   const std::string* key = &records_.find(name)->first;  // map keys never move
   auto* b = benchmark::RegisterBenchmark(name.c_str(), [r, body, key](benchmark::State& st) {
     // Already measured by a resumed run, or a signal asked us to stop: return at once; the
-    // reporter drops "interrupted" records.
-    if (r->outcome == "interrupted" || interrupted()) {
+    // reporter drops "interrupted" records. A signal stops a benchmark only before its first
+    // repetition: once that ran, the rest run too ("finish the current measurement"), since
+    // Google Benchmark 1.7 aborts (statistics.cc CHECK) when one benchmark's repetitions end
+    // with different iteration counts, as a skipped repetition does.
+    const bool continuing = running().last.load() == key;
+    running().last.store(key);
+    if (r->outcome == "interrupted" || (interrupted() && !continuing)) {
       r->outcome = "interrupted";
       st.SkipWithError("interrupted");
       return;

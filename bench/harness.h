@@ -126,6 +126,7 @@ struct FamilyRegistrar {
 // turns a hang into a recorded timeout. Null between bodies.
 struct Running {
   std::atomic<const std::string*> name{nullptr};
+  std::atomic<const std::string*> last{nullptr};  // the benchmark run before (or now)
   std::atomic<int64_t> start_ns{0};
 };
 Running& running();
