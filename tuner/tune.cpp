@@ -22,8 +22,9 @@ std::string Shape::str() const {
 }
 
 Json AttentionShape::problem() const {
-  return Json{{"batch", batch},       {"heads", heads},   {"kv_heads", kv_heads},
-              {"seq_q", seq},         {"seq_kv", seq},    {"head_dim", head_dim},
+  return Json{{"batch", batch},       {"heads", heads},
+              {"kv_heads", kv_heads}, {"seq_q", seq},
+              {"seq_kv", seq},        {"head_dim", head_dim},
               {"causal", causal},     {"pass", backward ? "bwd" : "fwd"}};
 }
 
@@ -49,13 +50,16 @@ std::string short_config(const Json& c) {
     std::string t = "br" + c["br"].dump() + " bc" + c["bc"].dump() + " t" +
                     (c.contains("threads") ? c["threads"].dump() : std::string("?"));
     // The compute choice matters for bf16 only ("widen" is refused for f32).
-    if (c.value("compute", std::string("native")) != "native") t += " " + c["compute"].get<std::string>();
+    if (c.value("compute", std::string("native")) != "native")
+      t += " " + c["compute"].get<std::string>();
     return t;
   }
   if (!c.is_object() || !c.contains("mr") || !c.contains("nr")) return c.dump();
   auto i = [&](const char* k) { return c.contains(k) ? c[k].dump() : std::string("?"); };
   return i("mr") + "x" + i("nr") + " mc" + i("mc") + " kc" + i("kc") + " nc" + i("nc") + " t" +
-         i("threads") + " " + c.value("parallel_loop", std::string("?")) + " pf" + i("prefetch");
+         i("threads") + " " + c.value("parallel_loop", std::string("?")) + " pf" + i("prefetch") +
+         (c.value("stream", std::string("none")) != "none" ? " s" + c["stream"].get<std::string>()
+                                                           : "");
 }
 
 ShapeResult tune_target(const Target& t, Measurer& m, Cache* cache, Strategy& s, Budget b,
@@ -127,7 +131,8 @@ Target replay_target(const Cache& cache, const std::string& variant, const std::
   t.problem = problem;
   const auto entries = cache.entries_for(variant, dtype, problem);
   if (entries.empty()) {
-    if (error) *error = "the cache holds no evaluations of " + variant + " " + dtype + " " + problem.dump();
+    if (error)
+      *error = "the cache holds no evaluations of " + variant + " " + dtype + " " + problem.dump();
     return t;
   }
   t.fingerprint = entries.front().first.fingerprint;
@@ -138,15 +143,19 @@ Target replay_target(const Cache& cache, const std::string& variant, const std::
     if (e.is_default) t.default_config = k.config;
     // The default may lie off the grid (analytical blocks); it is evaluated on its own.
     if (e.is_default) continue;
-    for (auto it = k.config.begin(); it != k.config.end(); ++it) values[it.key()].insert(it.value());
-    if (e.outcome != "invalid_config" && e.outcome != "unsupported") measurable.insert(k.config.dump());
+    for (auto it = k.config.begin(); it != k.config.end(); ++it)
+      values[it.key()].insert(it.value());
+    if (e.outcome != "invalid_config" && e.outcome != "unsupported")
+      measurable.insert(k.config.dump());
   }
   SearchSpace sp;
-  for (const auto& [name, vals] : values) sp.push_back({name, std::vector<Json>(vals.begin(), vals.end())});
+  for (const auto& [name, vals] : values)
+    sp.push_back({name, std::vector<Json>(vals.begin(), vals.end())});
   t.space = Space(sp, Json::object(), [measurable](const Json& c) {
     return measurable.count(c.dump()) ? Status::Ok() : Status::Invalid("not in the recording");
   });
-  if (t.default_config.empty()) t.default_config = t.space.config_at(t.space.valid_indices().front());
+  if (t.default_config.empty())
+    t.default_config = t.space.config_at(t.space.valid_indices().front());
   if (variant.rfind("gemm/cpu/", 0) == 0 && problem.contains("m")) {
     const int es = dtype == "bf16" ? 2 : 4;
     const model::GemmShape shape{problem["m"].get<int64_t>(), problem["n"].get<int64_t>(),
@@ -155,7 +164,8 @@ Target replay_target(const Cache& cache, const std::string& variant, const std::
     t.model = model::gemm_cpu_model(shape, model::CpuMachine::discover(nullptr));
   } else if (auto as = AttentionShape::from_problem(problem);
              as && variant.rfind("attention/cpu/flash/", 0) == 0) {
-    const attention::Problem ap = attention_problem(*as, dtype == "bf16" ? Dtype::bf16 : Dtype::f32);
+    const attention::Problem ap =
+        attention_problem(*as, dtype == "bf16" ? Dtype::bf16 : Dtype::f32);
     t.flops = attention::flops(ap);
     t.model = model::attention_cpu_model(attention_model_shape(*as, dtype),
                                          model::CpuMachine::discover(nullptr));
@@ -165,7 +175,9 @@ Target replay_target(const Cache& cache, const std::string& variant, const std::
 
 Json tuned_entry(const ShapeResult& r, const std::string& dtype, const std::string& device,
                  const std::string& strategy) {
-  auto lg = [](int64_t x) { return static_cast<int>(std::lround(std::log2(double(std::max<int64_t>(x, 1))))); };
+  auto lg = [](int64_t x) {
+    return static_cast<int>(std::lround(std::log2(double(std::max<int64_t>(x, 1)))));
+  };
   Json e{{"name", r.variant},
          {"device", device},
          {"dtype", dtype},
@@ -261,13 +273,17 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
   if (!dtype || (*dtype != Dtype::f32 && *dtype != Dtype::bf16))
     return bad("unsupported dtype \"" + o.dtype + "\" for " + o.kernel + " (f32, bf16)");
   if (o.device != "cpu:0" && o.device != "cpu")
-    return bad("unsupported device \"" + o.device + "\" (the " + o.kernel + " tuner runs on cpu:0)");
+    return bad("unsupported device \"" + o.device + "\" (the " + o.kernel +
+               " tuner runs on cpu:0)");
   auto strategy = make_strategy(o.strategy);
-  if (!strategy) return bad("unknown strategy \"" + o.strategy + "\" (exhaustive, random, annealing, model)");
+  if (!strategy)
+    return bad("unknown strategy \"" + o.strategy + "\" (exhaustive, random, annealing, model)");
   if (attn ? o.attention_shapes.empty() : o.shapes.empty())
-    return bad(attn ? "no shapes given (--shapes BxHxSxD[/causal][/kvN][/bwd],... or --shapes-from FILE)"
-                    : "no shapes given (--shapes MxNxK,... or --shapes-from FILE)");
-  if (o.budget.max_evaluations <= 0 && o.budget.max_seconds <= 0) return bad("the budget must be positive");
+    return bad(
+        attn ? "no shapes given (--shapes BxHxSxD[/causal][/kvN][/bwd],... or --shapes-from FILE)"
+             : "no shapes given (--shapes MxNxK,... or --shapes-from FILE)");
+  if (o.budget.max_evaluations <= 0 && o.budget.max_seconds <= 0)
+    return bad("the budget must be positive");
   if (o.replay && o.cache_path.empty()) return bad("--replay needs --cache FILE");
 
   Cache cache;
@@ -311,8 +327,9 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
       bucket = o.shapes[si];
       label = bucket.str();
       problem = Json{{"m", bucket.m}, {"n", bucket.n}, {"k", bucket.k}};
-      variant = o.replay ? (o.variant.empty() ? std::string("gemm/cpu/") + tuned::cpu_arch() + "/" + o.dtype
-                                              : o.variant)
+      variant = o.replay ? (o.variant.empty()
+                                ? std::string("gemm/cpu/") + tuned::cpu_arch() + "/" + o.dtype
+                                : o.variant)
                          : v->name();
     }
     Target t;
@@ -327,15 +344,16 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
       if (!av) return bad("unknown attention variant \"" + variant + "\"");
       if (Status s = av->available(); !s.ok()) return bad(variant + ": " + s.message());
       const attention::Problem ap = attention_problem(as, *dtype);
-      if (Status s = attention::validate(ap); !s.ok()) return bad("attention shape " + label + ": " + s.message());
+      if (Status s = attention::validate(ap); !s.ok())
+        return bad("attention shape " + label + ": " + s.message());
       t = attention_target(*av, as, prof ? &*prof : nullptr);
       if (Status s = pin_fields(&t, o.fixed); !s.ok()) return bad(s.message());
       meas = std::make_unique<AttentionMeasurer>(*av, ap, o.timing);
     } else {
       t = gemm_target(*v, bucket.m, bucket.n, bucket.k, prof ? &*prof : nullptr);
       if (Status s = pin_fields(&t, o.fixed); !s.ok()) return bad(s.message());
-      meas = std::make_unique<GemmMeasurer>(*v, gemm::Problem::dense(*dtype, bucket.m, bucket.n, bucket.k),
-                                            o.timing);
+      meas = std::make_unique<GemmMeasurer>(
+          *v, gemm::Problem::dense(*dtype, bucket.m, bucket.n, bucket.k), o.timing);
     }
     if (t.space.count_valid() == 0) {
       // Why, when the default is refused too (e.g. a variant of the other pass or dtype).
@@ -345,18 +363,24 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
     }
     auto progress = [&](const Progress& p) {
       const double gf = p.best_median_s > 0 ? t.flops / p.best_median_s / 1e9 : 0;
-      const double sp = p.default_median_s > 0 && p.best_median_s > 0 ? p.default_median_s / p.best_median_s : 0;
-      std::fprintf(stderr, "%s[%zu/%zu %s] %lld evals (%lld passed) %.0fs  best %.1f GFLOP/s  %.2fx default%s",
-                   tty ? "\r" : "", si + 1, count, label.c_str(), (long long)p.evaluations,
-                   (long long)p.passed, p.elapsed_s, gf, sp, tty ? "   " : "\n");
+      const double sp =
+          p.default_median_s > 0 && p.best_median_s > 0 ? p.default_median_s / p.best_median_s : 0;
+      std::fprintf(
+          stderr,
+          "%s[%zu/%zu %s] %lld evals (%lld passed) %.0fs  best %.1f GFLOP/s  %.2fx default%s",
+          tty ? "\r" : "", si + 1, count, label.c_str(), (long long)p.evaluations,
+          (long long)p.passed, p.elapsed_s, gf, sp, tty ? "   " : "\n");
       std::fflush(stderr);
     };
-    ShapeResult r = tune_target(t, *meas, o.replay ? nullptr : &cache, *strategy, o.budget, o.seed, progress);
+    ShapeResult r =
+        tune_target(t, *meas, o.replay ? nullptr : &cache, *strategy, o.budget, o.seed, progress);
     if (tty) std::fprintf(stderr, "\n");
     r.shape = bucket;
     r.label = label;
-    if (r.tuned_s <= 0) rc = 1;
-    else entries.push_back(tuned_entry(r, o.dtype, "cpu:0", o.strategy));
+    if (r.tuned_s <= 0)
+      rc = 1;
+    else
+      entries.push_back(tuned_entry(r, o.dtype, "cpu:0", o.strategy));
     if (results) results->push_back(r);
   }
   if (!o.profile_path.empty() && !o.replay && !entries.empty()) {

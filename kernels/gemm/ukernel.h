@@ -22,6 +22,24 @@
 
 namespace perfcal::gemm::ukr {
 
+// Lines of another panel's source to pull into L2 while a kernel runs, a few per k step
+// ("stream" configs: the next B micro-panel, packed right after this call). Groups of
+// `lines` cache lines, `stride` bytes apart. Only a hint: a kernel may ignore it.
+struct Prefetch {
+  const char* p = nullptr;  // start of the current group
+  int64_t stride = 0;
+  int groups = 0, lines = 0;  // groups left; lines per group
+  int per_step = 0;           // lines per k step
+  int line = 0;               // next line in the current group
+
+  inline void step() {
+    for (int i = 0; i < per_step && groups > 0; ++i) {
+      __builtin_prefetch(p + 64 * line, 0, 2);  // read, to L2 (prefetcht1)
+      if (++line == lines) line = 0, p += stride, --groups;
+    }
+  }
+};
+
 struct Args {
   int64_t kc;     // k extent of the panels (bf16: even, zero padded)
   const void* a;  // packed A micro-panel, 64-byte aligned
@@ -31,6 +49,7 @@ struct Args {
   int m, n;           // valid rows / columns of this tile (1..MR, 1..NR)
   float alpha, beta;  // beta == 0: C is written, never read
   int prefetch;       // prefetch the A panel this many k steps ahead (0: off)
+  Prefetch next;      // groups == 0: none
 };
 
 using Fn = void (*)(const Args&);

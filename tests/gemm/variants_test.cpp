@@ -161,7 +161,7 @@ TEST_P(EveryVariant, Threads) {
 
 // Small blocks (mc = 2 MR, nc = 2 NR, small kc) for every compiled micro-kernel shape, so
 // every block boundary and every edge-tile mask of every kernel runs, with 1 and 2 threads
-// over each parallel loop.
+// over each parallel loop, B panels packed up front and streamed (packed at first use).
 TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
   Json base = v_->default_config(problem(64, 64, 64));
   if (!base.contains("mr")) GTEST_SKIP() << "no tunable blocking (baseline)";
@@ -182,24 +182,26 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
   for (const std::string& compute : computes)
     for (auto [mr, nr] : shapes) {
       for (int threads : {1, 2})
-        for (const char* loop : {"ic", "jr", "jc"}) {
-          if (threads == 1 && std::string(loop) != "ic") continue;
-          Json c = base;
-          c["mr"] = mr;
-          c["nr"] = nr;
-          c["mc"] = 2 * mr;
-          c["nc"] = 2 * nr;
-          c["kc"] = 8;
-          c["threads"] = threads;
-          c["parallel_loop"] = loop;
-          c["prefetch"] = 4;
-          c["compute"] = compute;
-          const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f);
-          if (!v_->can_implement(c, p).ok()) continue;  // shape not compiled for this ISA
-          ++compiled;
-          expect_ok(p, c, {.pad = 1, .offset = 1});
-          expect_ok(problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), c);
-        }
+        for (const char* loop : {"ic", "jr", "jc"})
+          for (const char* stream : {"none", "b"}) {
+            if (threads == 1 && std::string(loop) != "ic") continue;
+            Json c = base;
+            c["stream"] = stream;
+            c["mr"] = mr;
+            c["nr"] = nr;
+            c["mc"] = 2 * mr;
+            c["nc"] = 2 * nr;
+            c["kc"] = 8;
+            c["threads"] = threads;
+            c["parallel_loop"] = loop;
+            c["prefetch"] = 4;
+            c["compute"] = compute;
+            const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f);
+            if (!v_->can_implement(c, p).ok()) continue;  // shape not compiled for this ISA
+            ++compiled;
+            expect_ok(p, c, {.pad = 1, .offset = 1});
+            expect_ok(problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), c);
+          }
     }
   EXPECT_GT(compiled, 0);
 }
@@ -290,6 +292,12 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
   EXPECT_NE(reason(v, p, {{"threads", 0}}).find("threads"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"parallel_loop", "kk"}}).find("parallel_loop"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"prefetch", -1}}).find("prefetch"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"stream", "c"}}).find("stream"), std::string::npos);
+  EXPECT_NE(
+      reason(v, p, {{"stream", "b"}, {"threads", 2}, {"parallel_loop", "ic"}}).find("private"),
+      std::string::npos);
+  EXPECT_TRUE(v->can_implement({{"stream", "b"}, {"threads", 2}, {"parallel_loop", "jc"}}, p).ok());
+  EXPECT_TRUE(v->can_implement({{"stream", "b"}, {"threads", 1}, {"parallel_loop", "ic"}}, p).ok());
   EXPECT_FALSE(v->can_implement({{"bogus", 1}}, p).ok());
   EXPECT_FALSE(v->can_implement({{"mr", "32"}}, p).ok());  // wrong JSON type
   EXPECT_FALSE(v->can_implement(d, pb).ok());              // dtype mismatch

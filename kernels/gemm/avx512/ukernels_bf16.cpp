@@ -62,7 +62,19 @@ void kernel(const Args& args) {
       _mm_prefetch(reinterpret_cast<const char*>(c + j * ldc + 16 * v), _MM_HINT_T0);
 
   int64_t kp = args.kc / 2;  // k pairs
-  if (args.prefetch > 0) {
+  if (args.next.groups > 0) {
+    // "stream": a few lines of the next B panel's source per k pair, into L2.
+    Prefetch next = args.next;
+    for (; kp >= 2; kp -= 2) {
+#pragma GCC unroll 2
+      for (int u = 0; u < 2; ++u) {
+        next.step();
+        step<MV, NR>(acc, a, b);
+        a += 2 * MR;
+        b += 2 * NR;
+      }
+    }
+  } else if (args.prefetch > 0) {
     // One k pair of A is MV cache lines; prefetch `prefetch` k steps (= prefetch/2 pairs)
     // ahead so the A micro-panel streaming from L2 arrives in time.
     const int64_t pf = int64_t{(args.prefetch + 1) / 2} * 2 * MR;

@@ -61,7 +61,19 @@ void kernel(const Args& args) {
       _mm_prefetch(reinterpret_cast<const char*>(c + j * ldc + 16 * v), _MM_HINT_T0);
 
   int64_t k = args.kc;
-  if (args.prefetch > 0) {
+  if (args.next.groups > 0) {
+    // "stream": a few lines of the next B panel's source per k step, into L2.
+    Prefetch next = args.next;
+    for (; k >= 4; k -= 4) {
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        next.step();
+        step<MV, NR>(acc, a, b);
+        a += MR;
+        b += NR;
+      }
+    }
+  } else if (args.prefetch > 0) {
     // The A micro-panel streams from L2 (the B micro-panel stays in L1 across the ir loop);
     // prefetch it `prefetch` k steps ahead, one cache line per zmm consumed.
     const int64_t pf = int64_t{args.prefetch} * MR;

@@ -48,13 +48,19 @@ namespace perfcal {
 
 // Blocking and threading of perfcal's BLIS-style CPU GEMM; the tuner's search space.
 // JSON form: {"mr":32,"nr":12,"mc":1088,"kc":240,"nc":8184,"threads":1,
-//             "parallel_loop":"ic","prefetch":0,"compute":"native"}
+//             "parallel_loop":"ic","prefetch":0,"stream":"none","compute":"native"}
 struct CpuGemmConfig {
   int mr = 0, nr = 0;          // micro-tile (register block); a compiled micro-kernel shape
   int mc = 0, kc = 0, nc = 0;  // cache blocks: A block mc x kc in L2, B panel kc x nc in L3
   int threads = 1;
   std::string parallel_loop = "ic";  // "ic" (rows), "jr" (B micro-panels), "jc" (columns)
   int prefetch = 0;                  // A-panel software prefetch distance in k steps; 0 = off
+  // "b": pack each B micro-panel right before its first use and prefetch the next panel's
+  // source into L2 under the current panel's FMAs, instead of packing the whole kc x nc
+  // panel first; for skinny problems (few rows of A), where packing B is most of the time
+  // and otherwise waits on memory with no arithmetic to overlap. Needs B private to the
+  // thread (threads = 1 or parallel_loop "jc"). "none": pack the whole block first.
+  std::string stream = "none";
   // bf16 only: "native" multiplies bf16 pairs with vdpbf16ps; "widen" converts the panels to
   // fp32 while packing and runs the fp32 FMA kernels (products of bf16 values are exact in
   // fp32, accumulation is fp32 either way). Which is faster depends on the core.
