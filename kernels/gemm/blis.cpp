@@ -213,11 +213,13 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
           *cols = std::min<int64_t>(nr, jc + nb - *j0);
           return B + (b_trans ? *j0 + pc * p.ldb : pc + *j0 * p.ldb);
         };
-        auto pack_b = [&](int64_t q) {
+        // k rows [k0, k0 + kn) of panel q (the ISA packers write any k range of a panel).
+        auto pack_b = [&](int64_t q, int64_t k0 = 0, int64_t kn = -1) {
           int64_t j0, cols;
           const Tin* src = b_panel(q, &j0, &cols);
           if (pack)
-            pack(src, p.ldb, b_trans, cols, kb, nr, bp + q * kbp * nr);
+            pack(src + (b_trans ? k0 * p.ldb : k0), p.ldb, b_trans, cols, kn < 0 ? kb : kn, nr,
+                 bp + q * kbp * nr + k0 * nr);
           else if constexpr (std::is_same_v<Tin, T>)
             pack_panel<T, KP>(B, p.ldb, b_trans, j0, cols, pc, kb, nr, bp + q * kbp * nr);
         };
@@ -230,8 +232,13 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
         };
 
         // Loop 4 body: pack B[pc:+kb, jc:+nb] into NR-wide panels (streamed: in loop 2).
-        if (!stream_b)
-          for (int64_t q = shared_b ? tid : 0; q < n_panels; q += shared_b ? nt : 1) pack_b(q);
+        // B transposed has op(B)'s k rows ldb apart: as for A below, walk k in chunks of 16
+        // across all panels so each row's columns are read in order (panel by panel read
+        // NR elements from each of kb pages: 0.7-0.8x the baselines at 512 x 11008 x 4096).
+        const int64_t b_kstep = pack && b_trans ? 16 : kb;
+        for (int64_t k0 = 0; k0 < kb && !stream_b; k0 += b_kstep)
+          for (int64_t q = shared_b ? tid : 0; q < n_panels; q += shared_b ? nt : 1)
+            pack_b(q, k0, std::min(b_kstep, kb - k0));
         if (shared_b) {
 #pragma omp barrier
         }
