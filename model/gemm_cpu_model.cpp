@@ -37,6 +37,21 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
     return p;
   }
   const double m = double(s.m), n = double(s.n), k = double(s.k), es = s.elem_bytes;
+  if (c.value("algo", std::string("blis")) == "dot") {
+    // Dot products: the large operand read once from memory; rows x up to 4 columns of
+    // accumulators per 16-lane step, (rows + columns) loads per rows x columns FMAs.
+    const double rows = std::min(m, n), big = std::max(m, n);
+    const double cols = rows <= 4 ? 4 : rows <= 8 ? 2 : 1;
+    p.eff_loads = std::min(1.0, rows * cols / (rows + cols));
+    p.eff_register = std::min(1.0, rows * cols / (mc.fma_latency * mc.fma_units));
+    p.compute_s =
+        2 * m * n * k /
+        (mc.peak_gflops_core * 1e9 * threads * std::max(p.eff_loads * p.eff_register, 1e-3));
+    p.memory_s = big * k * es / (mc.mem_gbps * 1e9 * std::min(1.0, double(threads) / mc.cores));
+    p.overhead_s = threads > 1 ? 5e-6 : 0;
+    p.seconds = std::max(p.compute_s, p.memory_s) + p.overhead_s;
+    return p;
+  }
   // Effective blocks never exceed the problem (blis.cpp blocks_for).
   const double mb = std::min(mcb, ceil_div(m, mr) * mr), kb = std::min(kc, k),
                nb = std::min(nc, ceil_div(n, nr) * nr);
@@ -76,15 +91,18 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   const double tiles_m = ceil_div(m, mr), tiles_n = ceil_div(n, nr);
   double busiest = 1.0 / threads;
   if (threads > 1) {
-    if (loop == "ic") busiest = ceil_div(tiles_m, threads) / tiles_m;
-    else if (loop == "jc") busiest = ceil_div(tiles_n, threads) / tiles_n;
-    else busiest = ceil_div(ceil_div(nb, nr), threads) / ceil_div(nb, nr);  // jr in an nc block
+    if (loop == "ic")
+      busiest = ceil_div(tiles_m, threads) / tiles_m;
+    else if (loop == "jc")
+      busiest = ceil_div(tiles_n, threads) / tiles_n;
+    else
+      busiest = ceil_div(ceil_div(nb, nr), threads) / ceil_div(nb, nr);  // jr in an nc block
   }
   p.eff_balance = (1.0 / threads) / busiest;
 
   const double flops = 2 * m * n * k;
-  const double eff = p.eff_register * p.eff_loads * p.eff_call * p.eff_cache * p.eff_edge *
-                     p.eff_balance;
+  const double eff =
+      p.eff_register * p.eff_loads * p.eff_call * p.eff_cache * p.eff_edge * p.eff_balance;
   p.compute_s = flops / (mc.peak_gflops_core * 1e9 * threads * std::max(eff, 1e-3));
 
   // Memory traffic, in two kinds. Packing is a phase of its own (the driver packs, then

@@ -39,6 +39,7 @@ struct KernelSet {
   // compute = "widen" (bf16 only): fp32 kernels over panels widened while packing.
   const ukr::Desc* widen_table;
   ukr::PackFn widen_pack;
+  ukr::DotFn dot;  // algo = "dot" (fp32 only); null where none is compiled
 };
 
 // The kernel sets compiled into this library; null when (isa, dtype) has none.

@@ -70,6 +70,27 @@ extern const PackFn kAvx512PackBf16;
 // bf16 input packed as fp32 panels (widened exactly), for the fp32 kernels.
 extern const PackFn kAvx512PackBf16Widen;
 
+// Skinny GEMM as dot products (CpuGemmConfig.algo = "dot"): for r < rows (<= kDotMaxRows)
+// and s in [s0, s1),
+//   out(r, s) = alpha * sum_{k < kn} x[r * ldx + k] * y[s * ldy + k] + beta * out(r, s),
+// out(r, s) at c[r * cr + s * cs]: both operands contiguous in k (the driver packs the small
+// one when it is not); beta == 0 never reads out.
+// Up to 8: beyond, the horizontal sums (one per output per k chunk) cost as much as the
+// FMAs (16 rows ran 0.6x the BLIS loops) and the micro-kernels win.
+inline constexpr int kDotMaxRows = 8;
+struct DotArgs {
+  int64_t rows, s0, s1, k;
+  const float* x;
+  int64_t ldx;
+  const float* y;
+  int64_t ldy;
+  float alpha, beta;
+  float* c;
+  int64_t cr, cs;
+};
+using DotFn = void (*)(const DotArgs&);
+extern const DotFn kAvx512DotF32;
+
 // FLOP rate of vdpbf16ps over that of fp32 FMA on this core, from a ~0.1 ms loop of each
 // (avx512/ukernels_bf16.cpp). Call only where AVX512_BF16 exists.
 double avx512_dpbf16_over_fma();

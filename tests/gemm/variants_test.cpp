@@ -265,6 +265,54 @@ TEST(GemmChecker, RejectsAVariantThatDropsTheLastK) {
 
 // ---- config validity ------------------------------------------------------------------------
 
+// algo = "dot" (skinny problems as dot products, the large operand read in place): every
+// row count 1..8 and every transpose it applies to, k across the kernel's 16-lane tail and
+// its k chunks (1024 floats for 8 rows, 8192 for 1), alpha/beta, NaN in C under beta = 0,
+// padded and misaligned operands, 1 and 2 threads.
+TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
+  const Variant* v = Registry::instance().find("gemm/cpu/avx512/f32");
+  ASSERT_NE(v, nullptr);
+  if (!v->available().ok()) GTEST_SKIP() << "needs AVX-512";
+  auto check = [&](int64_t m, int64_t n, int64_t k, Trans ta, Trans tb, float alpha, float beta,
+                   Layout l, int threads) {
+    Problem p = Problem::dense(Dtype::f32, m, n, k, ta, tb);
+    p.alpha = alpha;
+    p.beta = beta;
+    const Json c = {{"algo", "dot"}, {"threads", threads}};
+    ASSERT_TRUE(v->can_implement(c, p).ok()) << m << "x" << n << "x" << k;
+    auto r = run_and_check(*v, p, c, l, uint64_t(m * 131 + n * 7 + k));
+    EXPECT_TRUE(r.ok) << m << "x" << n << "x" << k << " " << r.detail;
+  };
+  for (int threads : {1, 2})
+    for (int64_t small = 1; small <= 8; ++small)
+      for (int64_t k : {1, 15, 17, 600, 2100}) {
+        for (Trans ta : kTrans) check(small, 53, k, ta, Trans::N, 1.0f, 0.0f, {}, threads);
+        for (Trans tb : kTrans) check(45, small, k, Trans::T, tb, -1.5f, 1.0f, {}, threads);
+        if (HasFailure()) return;
+      }
+  Layout l;
+  l.pad = 3;
+  l.offset = 1;
+  l.nan_c = true;
+  check(7, 300, 9000, Trans::N, Trans::N, 1.0f, 0.0f, l, 2);  // 8192-float chunks, NaN in C
+  check(300, 5, 777, Trans::T, Trans::T, -1.5f, 0.0f, l, 1);
+  l.nan_c = false;
+  check(8, 301, 1031, Trans::T, Trans::N, 0.5f, -1.5f, l, 2);
+  // Where it does not apply, the reason names the condition.
+  const Problem wide = Problem::dense(Dtype::f32, 9, 64, 64);
+  EXPECT_NE(v->can_implement({{"algo", "dot"}}, wide).message().find("at most 8"),
+            std::string::npos);
+  const Problem bt = Problem::dense(Dtype::f32, 4, 64, 64, Trans::N, Trans::T);
+  EXPECT_FALSE(v->can_implement({{"algo", "dot"}}, bt).ok());
+  EXPECT_NE(v->can_implement({{"algo", "fast"}}, wide).message().find("algo"), std::string::npos);
+  // The default picks it for skinny shapes, the BLIS loops otherwise.
+  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 1, 4096, 4096))["algo"], "dot");
+  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 16, 4096, 4096))["algo"], "blis");
+  const Variant* vb = Registry::instance().find("gemm/cpu/avx512/bf16");
+  if (vb && vb->available().ok())
+    EXPECT_FALSE(vb->can_implement({{"algo", "dot"}}, Problem::dense(Dtype::bf16, 1, 64, 64)).ok());
+}
+
 TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
   const Variant* v = Registry::instance().find("gemm/cpu/avx512/f32");
   const Variant* vb = Registry::instance().find("gemm/cpu/avx512/bf16");

@@ -48,7 +48,7 @@ namespace perfcal {
 
 // Blocking and threading of perfcal's BLIS-style CPU GEMM; the tuner's search space.
 // JSON form: {"mr":32,"nr":12,"mc":1088,"kc":240,"nc":8184,"threads":1,
-//             "parallel_loop":"ic","prefetch":0,"stream":"none","compute":"native"}
+//             "parallel_loop":"ic","prefetch":0,"stream":"none","compute":"native","algo":"blis"}
 struct CpuGemmConfig {
   int mr = 0, nr = 0;          // micro-tile (register block); a compiled micro-kernel shape
   int mc = 0, kc = 0, nc = 0;  // cache blocks: A block mc x kc in L2, B panel kc x nc in L3
@@ -61,6 +61,11 @@ struct CpuGemmConfig {
   // and otherwise waits on memory with no arithmetic to overlap. Needs B private to the
   // thread (threads = 1 or parallel_loop "jc"). "none": pack the whole block first.
   std::string stream = "none";
+  // "dot": skinny problems (at most 8 rows of op(A) with B not transposed, or 8 columns of
+  // op(B) with A transposed) as dot products that read the large operand once, in place,
+  // contiguous in k, with no packing (AVX-512 fp32; the blocking fields are unused). "blis":
+  // the five loops around the micro-kernels.
+  std::string algo = "blis";
   // bf16 only: "native" multiplies bf16 pairs with vdpbf16ps; "widen" converts the panels to
   // fp32 while packing and runs the fp32 FMA kernels (products of bf16 values are exact in
   // fp32, accumulation is fp32 either way). Which is faster depends on the core.
