@@ -13,7 +13,8 @@
 namespace perfcal::tuner {
 
 const gemm::Variant* pick_gemm_variant(Dtype dtype, std::string* why) {
-  const std::string want = std::string("gemm/cpu/") + to_string(best_isa()) + "/" + to_string(dtype);
+  const std::string want =
+      std::string("gemm/cpu/") + to_string(best_isa()) + "/" + to_string(dtype);
   const gemm::Variant* fallback = nullptr;
   for (const auto& v : gemm::Registry::instance().all()) {
     const VariantInfo& i = v->info();
@@ -38,8 +39,13 @@ Target gemm_target(const gemm::Variant& v, int64_t m, int64_t n, int64_t k,
   t.flops = gemm::flops(p);
   t.default_config = v.default_config(p);
   const gemm::Variant* vp = &v;
-  t.space = Space(v.search_space(p), t.default_config,
-                  [vp, p](const Json& c) { return vp->can_implement(c, p); });
+  // Candidates are configs of the BLIS loops. A skinny problem's default may be the dot
+  // product path ("algo": "dot"), which uses none of the searched fields: built on it,
+  // every candidate would be the default again.
+  Json base = t.default_config;
+  if (base.contains("algo")) base["algo"] = "blis";
+  t.space =
+      Space(v.search_space(p), base, [vp, p](const Json& c) { return vp->can_implement(c, p); });
   model::GemmShape shape{m, n, k, static_cast<int>(size_of(v.info().dtype))};
   t.model = model::gemm_cpu_model(shape, model::CpuMachine::discover(prof));
   return t;
@@ -131,11 +137,13 @@ Evaluation GemmMeasurer::measure(const Json& config) {
   }
   if (time_limit_s_ > 0 && once > time_limit_s_) {
     e.outcome = "timeout";
-    e.error = "one run took " + std::to_string(once) + " s (limit " + std::to_string(time_limit_s_) + " s)";
+    e.error = "one run took " + std::to_string(once) + " s (limit " +
+              std::to_string(time_limit_s_) + " s)";
     return e;
   }
   std::string err;
-  e.times_s = time_repetitions(v_.name() + "/tune", [&] { return plan->run(ops); }, timing_, &err);
+  e.times_s = time_repetitions(
+      v_.name() + "/tune", [&] { return plan->run(ops); }, timing_, &err);
   if (e.times_s.empty()) {
     e.outcome = "failed";
     e.error = err.empty() ? "no timed repetitions" : err;

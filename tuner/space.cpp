@@ -45,7 +45,11 @@ std::optional<uint64_t> Space::index_of(const Json& config) const {
     if (it == vals.end()) return std::nullopt;
     d[i] = static_cast<int>(it - vals.begin());
   }
-  return index_from(d);
+  // The point is this config only if the fields the space does not vary match too (a GEMM
+  // default on the dot-product path is not the BLIS point with the same blocking).
+  const uint64_t index = index_from(d);
+  if (config_at(index) != config) return std::nullopt;
+  return index;
 }
 
 void Space::for_each_valid(const std::function<bool(uint64_t, const Json&)>& fn) const {

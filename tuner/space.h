@@ -23,6 +23,7 @@ class Space {
   // `base` supplies fields the space does not vary; `valid` is the variant's can_implement
   // bound to the problem.
   Space(SearchSpace params, Json base, Validity valid);
+  const Json& base() const { return base_; }
 
   const SearchSpace& params() const { return params_; }
   // Size of the product (before can_implement).

@@ -56,6 +56,8 @@ std::string short_config(const Json& c) {
   }
   if (!c.is_object() || !c.contains("mr") || !c.contains("nr")) return c.dump();
   auto i = [&](const char* k) { return c.contains(k) ? c[k].dump() : std::string("?"); };
+  // The dot-product path uses none of the blocking fields.
+  if (c.value("algo", std::string("blis")) == "dot") return "dot products t" + i("threads");
   return i("mr") + "x" + i("nr") + " mc" + i("mc") + " kc" + i("kc") + " nc" + i("nc") + " t" +
          i("threads") + " " + c.value("parallel_loop", std::string("?")) + " pf" + i("prefetch") +
          (c.value("stream", std::string("none")) != "none" ? " s" + c["stream"].get<std::string>()
@@ -251,7 +253,7 @@ Status pin_fields(Target* t, const std::map<std::string, std::vector<Json>>& fix
   SearchSpace sp = t->space.params();
   for (const auto& [field, vals] : fixed) PERFCAL_RETURN_IF_ERROR(restrict_field(&sp, field, vals));
   const Space full = t->space;
-  t->space = Space(sp, t->default_config, [full](const Json& c) { return full.check(c); });
+  t->space = Space(sp, full.base(), [full](const Json& c) { return full.check(c); });
   Json pinned = t->default_config;
   for (const auto& [field, vals] : fixed)
     if (vals.size() == 1) pinned[field] = vals.front();

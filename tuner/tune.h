@@ -31,8 +31,8 @@ struct AttentionShape {
   // Canonical text, parsed back to the same shape: "1x8x2048x128/causal/kv1/bwd" (kv only
   // when grouped, fwd implied).
   std::string str() const {
-    std::string t = std::to_string(batch) + "x" + std::to_string(heads) + "x" + std::to_string(seq) +
-                    "x" + std::to_string(head_dim);
+    std::string t = std::to_string(batch) + "x" + std::to_string(heads) + "x" +
+                    std::to_string(seq) + "x" + std::to_string(head_dim);
     if (causal) t += "/causal";
     if (kv_heads != heads) t += "/kv" + std::to_string(kv_heads);
     if (backward) t += "/bwd";
@@ -60,7 +60,7 @@ struct ShapeResult {
   std::string reason;
   int64_t evaluations = 0, measured = 0, passed = 0;
   uint64_t space_total = 0, space_valid = 0;
-  double share = 0;  // evaluated / valid
+  double share = 0;   // evaluated / valid
   double best_s = 0;  // fastest passed median, declared winner or not
   // The default and the fastest candidate were re-measured side by side after the search;
   // default_s, tuned_s, best_s, speedup and p_value are from those paired runs.
@@ -84,7 +84,7 @@ struct TuneOptions {
   std::string variant;
   std::vector<Shape> shapes;                     // --kernel gemm
   std::vector<AttentionShape> attention_shapes;  // --kernel attention
-  Budget budget;        // per shape
+  Budget budget;                                 // per shape
   std::string profile_path, cache_path;
   bool replay = false;  // serve every evaluation from the cache (no hardware)
   uint64_t seed = 1;
@@ -101,8 +101,8 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
 Json tuned_entry(const ShapeResult& r, const std::string& dtype, const std::string& device,
                  const std::string& strategy);
 
-// "32x12 mc1152 kc256 nc4032 t2 ic pf0" for GEMM configs, "br64 bc128 t2" (plus the bf16
-// compute choice) for flash attention configs; JSON text otherwise.
+// "32x12 mc1152 kc256 nc4032 t2 ic pf0" ("dot products t2" on that path) for GEMM configs, "br64
+// bc128 t2" (plus the bf16 compute choice) for flash attention configs; JSON text otherwise.
 std::string short_config(const Json& c);
 
 }  // namespace perfcal::tuner

@@ -70,3 +70,32 @@ TEST(Space, RestrictFieldPinsValuesAndRejectsUnknownFields) {
 
 }  // namespace
 }  // namespace perfcal::tuner
+
+namespace perfcal::tuner {
+namespace {
+
+// A skinny GEMM's default runs the dot-product path, which uses none of the searched
+// fields: the candidates must still be BLIS configs (else every candidate is the default
+// again), and the default must not be taken for the BLIS point with the same blocking.
+TEST(Space, SkinnyGemmCandidatesAreBlisConfigs) {
+  const gemm::Variant* v = gemm::Registry::instance().find("gemm/cpu/avx512/f32");
+  ASSERT_NE(v, nullptr);
+  if (!v->available().ok()) GTEST_SKIP() << "needs AVX-512";
+  const Target t = gemm_target(*v, 4, 1024, 1024, nullptr);
+  EXPECT_EQ(t.default_config["algo"], "dot");
+  ASSERT_GT(t.space.count_valid(), 0u);
+  t.space.for_each_valid([&](uint64_t, const Json& c) {
+    EXPECT_EQ(c["algo"], "blis") << c;
+    return true;
+  });
+  EXPECT_FALSE(t.space.index_of(t.default_config).has_value());
+  Json blis = t.default_config;
+  blis["algo"] = "blis";
+  blis["mc"] = 192;  // onto the grid
+  blis["kc"] = 256;
+  blis["nc"] = 1344;
+  EXPECT_TRUE(t.space.index_of(blis).has_value());
+}
+
+}  // namespace
+}  // namespace perfcal::tuner
