@@ -75,7 +75,10 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   // Cache fit. L1: the B micro-panel (kb x nr) stays while A micro-panels stream through
   // it from L2; it may take about half of L1 (Low et al. 2016: the other ways hold the A
   // lines in flight and the C tile), beyond which its own lines get evicted.
-  p.eff_cache = fit(kb * nr * es, mc.l1 / 2, 0.8);
+  // "direct" B has no panel: its kb x nr column segments are reused from L1 across the row
+  // tiles when they fit, and otherwise stream again from L2 in order (a milder loss).
+  const bool direct = stream == "direct";
+  p.eff_cache = ceil_div(mb, mr) <= 1 ? 1.0 : fit(kb * nr * es, mc.l1 / 2, direct ? 0.9 : 0.8);
   // L2: the packed A block, using half of L2 so B panels and C lines can pass through.
   p.eff_cache *= fit(mb * kb * es, mc.l2 / 2, 0.7);
   // L3 share: the packed B panel (kb x nb).
@@ -122,9 +125,19 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   // "stream": B's source is prefetched under the previous panel's FMAs, so its read moves
   // from the packing phase to the streamed traffic (the panel writes stay).
   if (stream == "b") pack_bytes -= k * n * es, stream_bytes += k * n * es;
-  if (kb * nb * es > 0.75 * mc.l2) stream_bytes += k * n * es * ceil_div(m, mb);
+  double stream_s = 0;
+  if (direct) {
+    // "direct": B is never packed; the kernels read it in place once per ic block, as nr
+    // column runs of kb elements. The prefetchers ramp up again at every run: runs of
+    // 1 KiB (kc 256) moved B at 0.66x the rate of 16 KiB runs (m = 16, one thread).
+    pack_bytes -= 2 * k * n * es;
+    const double run = kb * es;
+    stream_s = k * n * es * ceil_div(m, mb) / (bw * run / (run + 512));
+  } else if (kb * nb * es > 0.75 * mc.l2) {
+    stream_bytes += k * n * es * ceil_div(m, mb);
+  }
   p.memory_s = pack_bytes / bw;
-  const double stream_s = stream_bytes / bw;
+  stream_s += stream_bytes / bw;
 
   // Overheads: a parallel region (~5 us), two barriers per shared panel (~1 us each).
   if (threads > 1) {

@@ -62,7 +62,7 @@ int64_t packed_size(const CpuGemmConfig& c, Dtype d) { return widened(c, d) ? 4 
 const std::vector<KernelSet>& kernel_sets() {
   static const std::vector<KernelSet> sets = {
       {Isa::avx512, Dtype::f32, ukr::kAvx512F32, 32, 12, ukr::kAvx512PackF32, nullptr, nullptr,
-       ukr::kAvx512DotF32},
+       ukr::kAvx512DotF32, ukr::kAvx512F32Direct},
       {Isa::avx512, Dtype::bf16, ukr::kAvx512Bf16, 32, 12, ukr::kAvx512PackBf16, ukr::kAvx512F32,
        ukr::kAvx512PackBf16Widen, nullptr},
       {Isa::avx2, Dtype::f32, ukr::kAvx2F32, 16, 6, nullptr, nullptr, nullptr, nullptr},
@@ -181,6 +181,9 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
   const int mr = cfg.mr, nr = cfg.nr;
   const Loop loop = parse_loop(cfg.parallel_loop);
   const std::size_t a_bytes = round64(sizeof(T) * bl.mc * bl.kc);
+  // A thread's B buffer (Workspace::bytes_for): a kc x nc panel, or with direct B only a
+  // narrow last micro-panel.
+  const std::size_t b_bytes = round64(sizeof(T) * bl.kc * (cfg.stream == "direct" ? nr : bl.nc));
   const bool a_trans = p.ta == Trans::T, b_trans = p.tb == Trans::T;
 
   // Columns [n_lo, n_hi) by thread `tid` of `nt`; barriers only where panels are shared
@@ -190,9 +193,10 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
     const bool shared_a = nt > 1 && loop == Loop::jr;
     // "stream": B micro-panels packed by this thread just before their first use.
     const bool stream_b = cfg.stream == "b" && !shared_b;
+    // "direct": B read in place by the kernels (fp32, B not transposed: can_implement).
+    const bool direct_b = std::is_same_v<Tin, float> && cfg.stream == "direct";
     T* ap = reinterpret_cast<T*>(ws + (shared_a ? 0 : a_bytes * tid));
-    T* bp = reinterpret_cast<T*>(ws + a_bytes * nt +
-                                 (loop == Loop::jc ? round64(sizeof(T) * bl.kc * bl.nc) * tid : 0));
+    T* bp = reinterpret_cast<T*>(ws + a_bytes * nt + (loop == Loop::jc ? b_bytes * tid : 0));
     int64_t m_lo = 0, m_hi = p.m;
     if (nt > 1 && loop == Loop::ic) split_range(p.m, mr, nt, tid, &m_lo, &m_hi);
 
@@ -239,7 +243,17 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
         // across all panels so each row's columns are read in order (panel by panel read
         // NR elements from each of kb pages: 0.7-0.8x the baselines at 512 x 11008 x 4096).
         const int64_t b_kstep = pack && b_trans ? 16 : kb;
-        for (int64_t k0 = 0; k0 < kb && !stream_b; k0 += b_kstep)
+        // Direct: only a last panel narrower than NR is copied (column-major, ld kbp, zero
+        // columns past its width) so the kernel never reads past B's last column.
+        const int64_t edge_cols = nb - (n_panels - 1) * nr;
+        if (direct_b && edge_cols < nr) {
+          int64_t j0, cols;
+          const Tin* src = b_panel(n_panels - 1, &j0, &cols);
+          std::memset(bp, 0, sizeof(T) * kbp * nr);
+          for (int64_t j = 0; j < cols; ++j)
+            std::memcpy(bp + j * kbp, src + j * p.ldb, sizeof(T) * kb);
+        }
+        for (int64_t k0 = 0; k0 < kb && !stream_b && !direct_b; k0 += b_kstep)
           for (int64_t q = shared_b ? tid : 0; q < n_panels; q += shared_b ? nt : 1)
             pack_b(q, k0, std::min(b_kstep, kb - k0));
         if (shared_b) {
@@ -280,6 +294,13 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
             const int64_t j0 = jc + q * nr;
             if (first_b) pack_b(q);
             args.b = bp + q * kbp * nr;
+            if (direct_b) {
+              int64_t j0_, cols;
+              const Tin* src = b_panel(q, &j0_, &cols);
+              const bool edge = cols < nr;
+              args.b = edge ? static_cast<const void*>(bp) : static_cast<const void*>(src);
+              args.b_ld = edge ? kbp : p.ldb;
+            }
             args.n = static_cast<int>(std::min<int64_t>(nr, jc + nb - j0));
             for (int64_t r = 0; r < m_panels; ++r) {
               const int64_t i0 = ic + r * mr;
@@ -405,11 +426,13 @@ const KernelSet* best_kernel_set(Dtype dtype) {
   return nullptr;
 }
 
-const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr, const std::string& compute) {
-  const ukr::Desc* table = compute == "widen" ? ks.widen_table : ks.table;
+const ukr::Desc* find_kernel(const KernelSet& ks, const CpuGemmConfig& c) {
+  const ukr::Desc* table = c.stream == "direct"   ? ks.direct_table
+                           : c.compute == "widen" ? ks.widen_table
+                                                  : ks.table;
   if (!table) return nullptr;
   for (const ukr::Desc* d = table; d->fn; ++d)
-    if (d->mr == mr && d->nr == nr) return d;
+    if (d->mr == c.mr && d->nr == c.nr) return d;
   return nullptr;
 }
 
@@ -469,11 +492,34 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // thread), neutral at 128, 0.9-1.0x at 512. (Streaming A panels when n is small was
   // measured too: 0.84-1.04x, so it does not exist.)
   c.stream = p.m <= 2 * int64_t{c.mr} && (threads == 1 || c.parallel_loop == "jc") ? "b" : "none";
+  // Direct B for up to 256 rows of A (fp32, B not transposed and private to a thread): each
+  // B element meets at most 256 FMAs, so copying B into panels (read, write, read again)
+  // costs more than the kernels' strided reads of it in place. Measured on m x 4096 x 4096,
+  // one thread, GF/s packed -> direct: m = 16: 41 -> 125, 32: 84 -> 157, 64: 106 -> 158,
+  // 128: 120 -> 153, 256: 138 -> 156, 512: 149 -> 152 (within noise: not used). With no B
+  // panel to keep in L1, k blocks only need the A block in half of L2: the largest such kc
+  // (up to 4096; at m <= 64 kc = 4096 ran 1.2-1.5x kc = 256, C is read and written once).
+  // The 16-row kernel for m <= 16 (32 rows would be half padding: 2.4x at m = 16), else
+  // 32 x 8 (32 x 12 ran 2-5% slower: 8 column streams instead of 12).
+  const bool direct = ks.direct_table && mr <= 0 && nr <= 0 && p.tb == Trans::N && p.m <= 256 &&
+                      (threads == 1 || c.parallel_loop == "jc");
+  if (direct) {
+    c.stream = "direct";
+    c.mr = p.m <= 16 ? 16 : 32;
+    c.nr = p.m <= 16 ? 14 : 8;
+    const int64_t rows = round_up(std::max<int64_t>(p.m, 1), c.mr);
+    c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * es) / 256 * 256, 256, 4096));
+    c.mc = static_cast<int>(rows);
+    c.nc = std::max(c.nr, 8064 / c.nr * c.nr);  // unused: no B panel is packed
+  }
   // Dot products for the skinny problems they apply to (m or n <= 8), unless a register
-  // block was asked for: with the BLIS loops m = 1..8 x 4096 x 4096 ran 0.35-0.47x oneDNN
-  // (B packed for at most 8 FMAs per element); as dot products 2-5x faster. Not a tuner field: dot ignores every blocking field, so
-  // the tuner's candidates are the BLIS configs, measured against this default.
-  c.algo = ks.dot && mr <= 0 && nr <= 0 && dot_applies(p) ? "dot" : "blis";
+  // block was asked for: with the BLIS loops (B packed) m = 1..8 x 4096 x 4096 ran
+  // 0.35-0.47x oneDNN; as dot products 2-5x faster. Direct B beat them from m = 8 on (65 vs
+  // 43 GF/s at m = 8; 32 vs 42 at m = 4), so dot keeps m <= 4 there. Not a tuner field: dot
+  // ignores every blocking field, so the tuner's candidates are the BLIS configs, measured
+  // against this default.
+  const bool dot = dot_small_a(p) ? p.m <= 4 || !direct : dot_applies(p);
+  c.algo = ks.dot && mr <= 0 && nr <= 0 && dot ? "dot" : "blis";
   return c;
 }
 
@@ -501,10 +547,16 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
     return Status::Invalid("compute must be \"native\" or \"widen\"");
   if (c.compute == "widen" && !ks.widen_table)
     return Status::Invalid("compute \"widen\" is only for bf16 with AVX-512");
-  if (!find_kernel(ks, c.mr, c.nr, c.compute))
-    return Status::Invalid("no " + std::string(to_string(ks.isa)) +
-                           " micro-kernel of shape mr=" + std::to_string(c.mr) +
-                           " x nr=" + std::to_string(c.nr) + " (" + c.compute + ")");
+  if (c.stream != "none" && c.stream != "b" && c.stream != "direct")
+    return Status::Invalid("stream must be \"none\", \"b\" or \"direct\"");
+  // "direct" kernels broadcast B from where it lies, k contiguous within a column.
+  if (c.algo == "blis" && c.stream == "direct" && (!ks.direct_table || p.tb != Trans::N))
+    return Status::Invalid(
+        "stream \"direct\" needs fp32 AVX-512 kernels and B not transposed (k contiguous)");
+  if (!find_kernel(ks, c))
+    return Status::Invalid("no " + std::string(to_string(ks.isa)) + " micro-kernel of shape mr=" +
+                           std::to_string(c.mr) + " x nr=" + std::to_string(c.nr) + " (" +
+                           c.compute + (c.stream == "direct" ? ", direct" : "") + ")");
   // kc >= 1; bf16 packs k in pairs, so a k block must hold whole pairs; <= 8192 keeps the
   // B micro-panel (kc x NR) anywhere near L1, beyond which the blocking is meaningless.
   if (c.kc < 1 || c.kc > 8192) return Status::Invalid("kc must be in [1, 8192]");
@@ -528,13 +580,13 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
     return Status::Invalid("parallel_loop must be \"ic\", \"jr\" or \"jc\"");
   // A prefetch beyond the panel is wasted; 0 disables it.
   if (c.prefetch < 0 || c.prefetch > 256) return Status::Invalid("prefetch must be in [0, 256]");
-  if (c.stream != "none" && c.stream != "b")
-    return Status::Invalid("stream must be \"none\" or \"b\"");
   // Streamed B panels are packed by the thread that uses them, just before; a B panel that
   // threads share must be complete before any of them starts (a barrier after packing).
-  if (c.algo == "blis" && c.stream == "b" && c.threads > 1 && c.parallel_loop != "jc")
-    return Status::Invalid(
-        "stream \"b\" needs threads = 1 or parallel_loop \"jc\" (B panels private to a thread)");
+  // Direct B has one private buffer, for a narrow last panel.
+  if (c.algo == "blis" && c.stream != "none" && c.threads > 1 && c.parallel_loop != "jc")
+    return Status::Invalid("stream \"" + c.stream +
+                           "\" needs threads = 1 or parallel_loop \"jc\" (B panels private to "
+                           "a thread)");
   return Status::Ok();
 }
 
@@ -550,7 +602,11 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
   s.push_back(mr);
   s.push_back(nr);
   s.push_back({"mc", {192, 384, 768, 1152, 1536, 2304}});  // multiples of 16/32/48/64/96
-  s.push_back({"kc", {128, 192, 256, 320, 384, 512}});
+  // Beyond 512 only for direct B, whose k blocks need not keep a B panel in L1.
+  if (ks.direct_table && p.tb == Trans::N)
+    s.push_back({"kc", {128, 192, 256, 320, 384, 512, 1024, 2048, 4096}});
+  else
+    s.push_back({"kc", {128, 192, 256, 320, 384, 512}});
   s.push_back({"nc", {1344, 2688, 4032, 8064}});  // multiples of 6/8/12/14/28
   ParamSpace th{"threads", {}};
   for (int t = 1; t <= std::max(1, cpu_info().cores); t *= 2) th.values.push_back(t);
@@ -559,9 +615,11 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
   s.push_back(th);
   s.push_back({"parallel_loop", {"ic", "jr", "jc"}});
   s.push_back({"prefetch", {0, 4, 8, 16}});
-  s.push_back({"stream", {"none", "b"}});
+  if (ks.direct_table && p.tb == Trans::N)
+    s.push_back({"stream", {"none", "b", "direct"}});
+  else
+    s.push_back({"stream", {"none", "b"}});
   if (ks.widen_table) s.push_back({"compute", {"native", "widen"}});
-  (void)p;
   return s;
 }
 
@@ -570,7 +628,9 @@ std::size_t Workspace::bytes_for(const CpuGemmConfig& c, const Problem& p) {
   const Blocks bl = blocks_for(c, p);
   const std::size_t es = packed_size(c, p.dtype);
   const std::size_t t = std::max(1, c.threads);
-  const std::size_t a = round64(es * bl.mc * bl.kc), b = round64(es * bl.kc * bl.nc);
+  // Direct B: only a narrow last panel is copied (kc x NR).
+  const std::size_t a = round64(es * bl.mc * bl.kc),
+                    b = round64(es * bl.kc * (c.stream == "direct" ? c.nr : bl.nc));
   return a * t + b * (c.parallel_loop == "jc" ? t : 1);
 }
 
@@ -593,7 +653,7 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
             ws->data());
     return Status::Ok();
   }
-  const ukr::Desc* d = find_kernel(ks, c.mr, c.nr, c.compute);
+  const ukr::Desc* d = find_kernel(ks, c);
   if (!d) return Status::Invalid("no micro-kernel for this mr x nr");
   const auto* a16 = static_cast<const uint16_t*>(ops.a);
   const auto* b16 = static_cast<const uint16_t*>(ops.b);

@@ -40,6 +40,8 @@ struct KernelSet {
   const ukr::Desc* widen_table;
   ukr::PackFn widen_pack;
   ukr::DotFn dot;  // algo = "dot" (fp32 only); null where none is compiled
+  // stream = "direct" (fp32 only): kernels that read B in place; null where none exist.
+  const ukr::Desc* direct_table = nullptr;
 };
 
 // The kernel sets compiled into this library; null when (isa, dtype) has none.
@@ -48,8 +50,8 @@ const KernelSet* kernel_set(Isa isa, Dtype dtype);
 const KernelSet* best_kernel_set(Dtype dtype);
 // Whether the CPU can execute `ks` (ISA tier, plus AVX512_BF16 for bf16 at avx512).
 Status kernel_set_available(const KernelSet& ks);
-const ukr::Desc* find_kernel(const KernelSet& ks, int mr, int nr,
-                             const std::string& compute = "native");
+// The micro-kernel `c` runs (its shape, compute and stream), or null.
+const ukr::Desc* find_kernel(const KernelSet& ks, const CpuGemmConfig& c);
 
 // Analytical default blocking (Low et al. 2016, "Analytical modeling is enough for
 // high-performance BLIS") from the cache sizes device discovery found. mr/nr 0 = the kernel

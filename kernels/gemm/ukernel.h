@@ -50,6 +50,11 @@ struct Args {
   float alpha, beta;  // beta == 0: C is written, never read
   int prefetch;       // prefetch the A panel this many k steps ahead (0: off)
   Prefetch next;      // groups == 0: none
+  // Kernels of the "direct" tables only: B is not packed; element (k, j) of the tile's B is
+  // b[k + j * b_ld] (op(B) column-major, k contiguous), read where it lies. Columns past n
+  // are never read (the kernel repeats column n - 1 and does not store it). For direct
+  // kernels `prefetch` is the distance in k steps at which each B column is prefetched.
+  int64_t b_ld = 0;
 };
 
 using Fn = void (*)(const Args&);
@@ -97,6 +102,8 @@ double avx512_dpbf16_over_fma();
 
 // Tables exported by the ISA files; terminated by an entry with fn == nullptr.
 extern const Desc kAvx512F32[];
+// The same kernels reading B in place (Args.b_ld; CpuGemmConfig.stream = "direct").
+extern const Desc kAvx512F32Direct[];
 extern const Desc kAvx512Bf16[];
 extern const Desc kAvx2F32[];
 extern const Desc kPortableF32[];

@@ -161,7 +161,8 @@ TEST_P(EveryVariant, Threads) {
 
 // Small blocks (mc = 2 MR, nc = 2 NR, small kc) for every compiled micro-kernel shape, so
 // every block boundary and every edge-tile mask of every kernel runs, with 1 and 2 threads
-// over each parallel loop, B panels packed up front and streamed (packed at first use).
+// over each parallel loop, B panels packed up front, streamed (packed at first use) and read
+// in place ("direct", B not transposed; a last panel narrower than NR on every shape).
 TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
   Json base = v_->default_config(problem(64, 64, 64));
   if (!base.contains("mr")) GTEST_SKIP() << "no tunable blocking (baseline)";
@@ -183,7 +184,7 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
     for (auto [mr, nr] : shapes) {
       for (int threads : {1, 2})
         for (const char* loop : {"ic", "jr", "jc"})
-          for (const char* stream : {"none", "b"}) {
+          for (const char* stream : {"none", "b", "direct"}) {
             if (threads == 1 && std::string(loop) != "ic") continue;
             Json c = base;
             c["stream"] = stream;
@@ -196,7 +197,8 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
             c["parallel_loop"] = loop;
             c["prefetch"] = 4;
             c["compute"] = compute;
-            const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f);
+            const Trans tb = std::string(stream) == "direct" ? Trans::N : Trans::T;
+            const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, tb, 1.0f, -1.5f);
             if (!v_->can_implement(c, p).ok()) continue;  // shape not compiled for this ISA
             ++compiled;
             expect_ok(p, c, {.pad = 1, .offset = 1});
@@ -308,6 +310,16 @@ TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
   // The default picks it for skinny shapes, the BLIS loops otherwise.
   EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 1, 4096, 4096))["algo"], "dot");
   EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 16, 4096, 4096))["algo"], "blis");
+  // From 5 rows up to 256, B read in place by the micro-kernels; beyond, packed.
+  const Json d8 = v->default_config(Problem::dense(Dtype::f32, 8, 4096, 4096));
+  EXPECT_EQ(d8["algo"], "blis");
+  EXPECT_EQ(d8["stream"], "direct");
+  EXPECT_EQ(d8["mr"], 16);
+  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 256, 4096, 4096))["stream"], "direct");
+  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 257, 4096, 4096))["stream"], "none");
+  EXPECT_NE(
+      v->default_config(Problem::dense(Dtype::f32, 64, 4096, 4096, Trans::N, Trans::T))["stream"],
+      "direct");
   const Variant* vb = Registry::instance().find("gemm/cpu/avx512/bf16");
   if (vb && vb->available().ok())
     EXPECT_FALSE(vb->can_implement({{"algo", "dot"}}, Problem::dense(Dtype::bf16, 1, 64, 64)).ok());
@@ -346,6 +358,19 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
       std::string::npos);
   EXPECT_TRUE(v->can_implement({{"stream", "b"}, {"threads", 2}, {"parallel_loop", "jc"}}, p).ok());
   EXPECT_TRUE(v->can_implement({{"stream", "b"}, {"threads", 1}, {"parallel_loop", "ic"}}, p).ok());
+  // Direct B: not transposed only, private to a thread, shapes with few enough columns.
+  EXPECT_TRUE(v->can_implement({{"stream", "direct"}, {"threads", 1}}, p).ok());
+  EXPECT_NE(
+      reason(v, p, {{"stream", "direct"}, {"threads", 2}, {"parallel_loop", "jr"}}).find("private"),
+      std::string::npos);
+  Problem pt = p;
+  pt.tb = Trans::T;
+  EXPECT_NE(reason(v, pt, {{"stream", "direct"}, {"threads", 1}}).find("not transposed"),
+            std::string::npos);
+  EXPECT_NE(
+      reason(v, p, {{"stream", "direct"}, {"threads", 1}, {"mr", 16}, {"nr", 28}}).find("direct"),
+      std::string::npos);
+  EXPECT_NE(reason(vb, pb, {{"stream", "direct"}}).find("fp32"), std::string::npos);
   EXPECT_FALSE(v->can_implement({{"bogus", 1}}, p).ok());
   EXPECT_FALSE(v->can_implement({{"mr", "32"}}, p).ok());  // wrong JSON type
   EXPECT_FALSE(v->can_implement(d, pb).ok());              // dtype mismatch

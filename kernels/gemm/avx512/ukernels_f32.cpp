@@ -9,6 +9,9 @@
 // Requires AVX512F (the file is compiled with -mavx512f; chosen only when cpuid says so).
 #include <immintrin.h>
 
+#include <type_traits>
+#include <utility>
+
 #include "gemm/ukernel.h"
 
 namespace perfcal::gemm::ukr {
@@ -40,26 +43,52 @@ inline __mmask16 row_mask(int m, int v) {
   return static_cast<__mmask16>((1u << rows) - 1);
 }
 
+// Calls f(std::integral_constant<int, I>{}) for I = 0 .. N-1 (compile-time column indices).
+template <int N, class F>
+__attribute__((always_inline)) inline void static_for(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) __attribute__((always_inline)) {
+    (f(std::integral_constant<int, I>{}), ...);
+  }
+  (std::make_integer_sequence<int, N>{});
+}
+
+// "direct": one k step with B read in place. Columns come in groups of three around a base
+// pointer g (column 3g at base, 3g+1 at base + ld, 3g+2 at base + 2 ld, in bytes), so NR
+// column streams need NR/3 pointers plus one stride: with a pointer per column GCC ran out
+// of the 16 general registers and spilled pointers and accumulators inside the k loop.
+// D: byte offset of this k step from the bases (the loop is unrolled over k).
+template <int MV, int NR, int D>
+__attribute__((always_inline)) inline void step_direct(__m512 (&acc)[NR][MV], const float* a,
+                                                       const float* const* base, int64_t ld) {
+  __m512 av[MV];
+#pragma GCC unroll 8
+  for (int v = 0; v < MV; ++v) av[v] = _mm512_load_ps(a + 16 * v);
+  static_for<NR>([&](auto jc) __attribute__((always_inline)) {
+    constexpr int j = decltype(jc)::value;
+    const float* b = base[j / 3];
+#pragma GCC unroll 8
+    for (int v = 0; v < MV; ++v) {
+      if constexpr (j % 3 == 0)
+        __asm__("vfmadd231ps %c[d](%[b])%{1to16%}, %[a], %[c]"
+                : [c] "+v"(acc[j][v])
+                : [a] "v"(av[v]), [b] "r"(b), [d] "i"(D));
+      else
+        __asm__(
+            "vfmadd231ps %c[d](%[b],%[ld],"
+            "%c[s]"
+            ")%{1to16%}, %[a], %[c]"
+            : [c] "+v"(acc[j][v])
+            : [a] "v"(av[v]), [b] "r"(b), [ld] "r"(ld), [d] "i"(D), [s] "i"(j % 3));
+    }
+  });
+}
+
+// The k loop over a packed B micro-panel (kc x NR, k-major).
 template <int MV, int NR>
-void kernel(const Args& args) {
+__attribute__((always_inline)) inline void packed_loop(__m512 (&acc)[NR][MV], const Args& args) {
   constexpr int MR = 16 * MV;
   const float* __restrict a = static_cast<const float*>(args.a);
   const float* __restrict b = static_cast<const float*>(args.b);
-  float* c = args.c;
-  const int64_t ldc = args.ldc;
-
-  __m512 acc[NR][MV];
-#pragma GCC unroll 32
-  for (int j = 0; j < NR; ++j)
-#pragma GCC unroll 8
-    for (int v = 0; v < MV; ++v) acc[j][v] = _mm512_setzero_ps();
-
-  // Start pulling the C tile towards L1 now so the update after the k loop does not stall
-  // on it (C is touched once per kc block; it is usually in L2/L3, not L1).
-  for (int j = 0; j < args.n; ++j)
-    for (int v = 0; v < MV; ++v)
-      _mm_prefetch(reinterpret_cast<const char*>(c + j * ldc + 16 * v), _MM_HINT_T0);
-
   int64_t k = args.kc;
   if (args.next.groups > 0) {
     // "stream": a few lines of the next B panel's source per k step, into L2.
@@ -103,6 +132,69 @@ void kernel(const Args& args) {
     a += MR;
     b += NR;
   }
+}
+
+// The k loop with B in place ("direct"): NR column streams, each read once per row block;
+// B is never copied, which is most of the time of a skinny GEMM (few rows of A per B
+// element). The driver guarantees n == NR (it copies a narrower last panel). Software
+// prefetch: one line per column every 16 k steps, `prefetch` k steps ahead.
+template <int MV, int NR>
+__attribute__((always_inline)) inline void direct_loop(__m512 (&acc)[NR][MV], const Args& args) {
+  constexpr int MR = 16 * MV, G = (NR + 2) / 3;
+  const float* a = static_cast<const float*>(args.a);
+  const int64_t ld = args.b_ld * int64_t{sizeof(float)};
+  const float* base[G];
+  for (int g = 0; g < G; ++g) base[g] = static_cast<const float*>(args.b) + 3 * g * args.b_ld;
+  const int64_t kc = args.kc, pf = args.prefetch;
+  auto advance = [&](int64_t steps) __attribute__((always_inline)) {
+    a += steps * MR;
+    for (int g = 0; g < G; ++g) base[g] += steps;
+  };
+  auto four = [&]() __attribute__((always_inline)) {
+    step_direct<MV, NR, 0>(acc, a, base, ld);
+    step_direct<MV, NR, 4>(acc, a + MR, base, ld);
+    step_direct<MV, NR, 8>(acc, a + 2 * MR, base, ld);
+    step_direct<MV, NR, 12>(acc, a + 3 * MR, base, ld);
+    advance(4);
+  };
+  int64_t k = kc;
+  if (pf > 0) {
+    for (; k >= 16; k -= 16) {
+      for (int j = 0; j < NR; ++j)
+        _mm_prefetch(reinterpret_cast<const char*>(base[j / 3] + (j % 3) * args.b_ld + pf),
+                     _MM_HINT_T0);
+      four(), four(), four(), four();
+    }
+  }
+  for (; k >= 4; k -= 4) four();
+  for (; k > 0; --k) {
+    step_direct<MV, NR, 0>(acc, a, base, ld);
+    advance(1);
+  }
+}
+
+template <int MV, int NR, bool kDirect>
+void kernel(const Args& args) {
+  constexpr int MR = 16 * MV;
+  float* c = args.c;
+  const int64_t ldc = args.ldc;
+
+  __m512 acc[NR][MV];
+#pragma GCC unroll 32
+  for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 8
+    for (int v = 0; v < MV; ++v) acc[j][v] = _mm512_setzero_ps();
+
+  // Start pulling the C tile towards L1 now so the update after the k loop does not stall
+  // on it (C is touched once per kc block; it is usually in L2/L3, not L1).
+  for (int j = 0; j < args.n; ++j)
+    for (int v = 0; v < MV; ++v)
+      _mm_prefetch(reinterpret_cast<const char*>(c + j * ldc + 16 * v), _MM_HINT_T0);
+
+  if constexpr (kDirect)
+    direct_loop<MV, NR>(acc, args);
+  else
+    packed_loop<MV, NR>(acc, args);
 
   const __m512 valpha = _mm512_set1_ps(args.alpha);
   const float beta = args.beta;
@@ -157,9 +249,21 @@ void kernel(const Args& args) {
 }  // namespace
 
 const Desc kAvx512F32[] = {
-    {32, 12, &kernel<2, 12>}, {32, 14, &kernel<2, 14>}, {48, 8, &kernel<3, 8>},
-    {64, 6, &kernel<4, 6>},   {16, 28, &kernel<1, 28>}, {16, 14, &kernel<1, 14>},
-    {32, 8, &kernel<2, 8>},   {0, 0, nullptr},
+    {32, 12, &kernel<2, 12, false>}, {32, 14, &kernel<2, 14, false>},
+    {48, 8, &kernel<3, 8, false>},   {64, 6, &kernel<4, 6, false>},
+    {16, 28, &kernel<1, 28, false>}, {16, 14, &kernel<1, 14, false>},
+    {32, 8, &kernel<2, 8, false>},   {0, 0, nullptr},
+};
+
+// Without 16x28: 28 column pointers do not fit in the 16 general registers.
+const Desc kAvx512F32Direct[] = {
+    {32, 12, &kernel<2, 12, true>},
+    {32, 14, &kernel<2, 14, true>},
+    {48, 8, &kernel<3, 8, true>},
+    {64, 6, &kernel<4, 6, true>},
+    {16, 14, &kernel<1, 14, true>},
+    {32, 8, &kernel<2, 8, true>},
+    {0, 0, nullptr},
 };
 
 }  // namespace perfcal::gemm::ukr

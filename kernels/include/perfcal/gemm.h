@@ -60,6 +60,9 @@ struct CpuGemmConfig {
   // panel first; for skinny problems (few rows of A), where packing B is most of the time
   // and otherwise waits on memory with no arithmetic to overlap. Needs B private to the
   // thread (threads = 1 or parallel_loop "jc"). "none": pack the whole block first.
+  // "direct" (fp32 AVX-512, B not transposed): B is not packed at all; the micro-kernels
+  // broadcast it from where it lies, nr column streams (the default up to 256 rows of A,
+  // with kc up to 4096: no B panel has to stay in L1).
   std::string stream = "none";
   // "dot": skinny problems (at most 8 rows of op(A) with B not transposed, or 8 columns of
   // op(B) with A transposed) as dot products that read the large operand once, in place,
