@@ -9,6 +9,9 @@
 //            bwd_d dX = dY W      m=T n=H k=F  ta=N tb=N
 //            bwd_w dW = dY^T X    m=F n=H k=T  ta=T tb=N
 //   skinny   M in {1, 2, 4, 8, 16, 32, 64}, N = K = 4096 (decode-time GEMM)
+//   skinny_t the same M tokens through a linear layer as PyTorch calls a row-major BLAS,
+//            y = x W^T, which reaches a column-major one as m = 4096, n = M, k = 4096,
+//            ta = T (W's rows contiguous in k), tb = N
 //   --quick: square 256 and 512 only (well under a minute in all).
 // Fallback variants (portable, and AVX2 where AVX-512 exists) run only up to 512^3: they
 // exist for other machines, and timing them at 4096^3 would take minutes to say nothing
@@ -43,7 +46,7 @@ using gemm::Trans;
 struct Shape {
   int64_t m, n, k;
   Trans ta, tb;
-  const char* set;  // "square", "llm_fwd", "llm_bwd_d", "llm_bwd_w", "skinny"
+  const char* set;  // "square", "llm_fwd", "llm_bwd_d", "llm_bwd_w", "skinny", "skinny_t"
 };
 
 std::vector<Shape> problem_set(bool quick) {
@@ -62,6 +65,8 @@ std::vector<Shape> problem_set(bool quick) {
     }
   for (int64_t m : {1, 2, 4, 8, 16, 32, 64})
     v.push_back({m, 4096, 4096, Trans::N, Trans::N, "skinny"});
+  for (int64_t m : {1, 2, 4, 8, 16, 32, 64})
+    v.push_back({4096, m, 4096, Trans::T, Trans::N, "skinny_t"});
   return v;
 }
 

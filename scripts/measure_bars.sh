@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures what the CPU issues' performance bars compare, each family in one run with its
 # baselines side by side, into OUTDIR/<family>.json (+ .log), then prints the tables.
-# Usage: scripts/measure_bars.sh OUTDIR [gemm] [gemm-shapes] [attention] [allreduce]
+# Usage: scripts/measure_bars.sh OUTDIR [gemm] [gemm-skinny] [gemm-shapes] [attention] [allreduce]
 #        (default: all)
 #
 # OpenBLAS: this machine's environment may force a slow core (OPENBLAS_CORETYPE=Haswell,
@@ -12,11 +12,11 @@
 # medians, but a second job on 2 cores halves everything.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-[ $# -ge 1 ] || { echo "usage: scripts/measure_bars.sh OUTDIR [gemm] [gemm-shapes] [attention] [allreduce]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: scripts/measure_bars.sh OUTDIR [gemm] [gemm-skinny] [gemm-shapes] [attention] [allreduce]" >&2; exit 2; }
 out="$1"
 shift
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(gemm gemm-shapes attention allreduce)
+[ ${#parts[@]} -gt 0 ] || parts=(gemm gemm-skinny gemm-shapes attention allreduce)
 mkdir -p "$out"
 bin="$perfcal_root/build/bin"
 [ -x "$bin/bench_all" ] || { echo "measure_bars: build first (scripts/test.sh or perfcal_build)" >&2; exit 2; }
@@ -30,11 +30,17 @@ for part in "${parts[@]}"; do
       "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 2 \
         --filter "(probe/cpu/fma/|gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/$squares)" \
         --out "$out/gemm.json" 2>&1 | tee "$out/gemm.log" ;;
-    gemm-shapes)
-      # Skinny (M = 1..64 rows of 4096 x 4096) and the 512-token LLM shapes, f32, beside both
-      # baselines: the per-shape ratios issue 3 asks to report.
+    gemm-skinny)
+      # Decode-time GEMMs, f32, beside both baselines: M = 1..64 rows of 4096 x 4096, and the
+      # same through PyTorch's x W^T (m = 4096, n = M, A transposed).
       "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 1 \
-        --filter "gemm/cpu/(avx512|openblas|onednn)/f32/(k:4096/m:(1|2|4|8|16|32|64)/n:4096/ta:N/tb:N|k:(4096|11008|14336)/m:512/n:[0-9]+/ta:N/tb:[NT]|k:512/m:[0-9]+/n:4096/ta:T/tb:N)/" \
+        --filter "gemm/cpu/(avx512|openblas|onednn)/f32/(k:4096/m:(1|2|4|8|16|32|64)/n:4096/ta:N/tb:N|k:4096/m:4096/n:(1|2|4|8|16|32|64)/ta:T/tb:N)/" \
+        --out "$out/gemm-skinny.json" 2>&1 | tee "$out/gemm-skinny.log" ;;
+    gemm-shapes)
+      # The 512-token LLM shapes, f32, beside both baselines: the per-shape ratios issue 3
+      # asks to report.
+      "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 1 \
+        --filter "gemm/cpu/(avx512|openblas|onednn)/f32/(k:(4096|11008|14336)/m:512/n:[0-9]+/ta:N/tb:[NT]|k:512/m:[0-9]+/n:4096/ta:T/tb:N)/" \
         --out "$out/gemm-shapes.json" 2>&1 | tee "$out/gemm-shapes.log" ;;
     attention)
       # head_dim 128, seq 2048/4096 non-causal fwd and bwd (the bars), seq 8192 for memory.
@@ -52,7 +58,7 @@ for part in "${parts[@]}"; do
         2>&1 | tee "$out/allreduce-threads.log"
       mpirun --allow-run-as-root -np 2 "$bin/bench_allreduce" -b 8 -e 256M -f 2 \
         --out "$out/allreduce-mpi.json" 2>&1 | tee "$out/allreduce-mpi.log" ;;
-    *) echo "measure_bars: unknown part \"$part\" (gemm, gemm-shapes, attention, allreduce)" >&2; exit 2 ;;
+    *) echo "measure_bars: unknown part \"$part\" (gemm, gemm-skinny, gemm-shapes, attention, allreduce)" >&2; exit 2 ;;
   esac
 done
 for f in "$out"/*.json; do

@@ -176,7 +176,7 @@ ukr::Prefetch source_lines(const Tin* src, int64_t ld, int64_t groups, int64_t r
 // widened bf16, which always has an ISA pack function).
 template <class Tin, class T, int KP>
 void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const CpuGemmConfig& cfg,
-               ukr::Fn fn, ukr::PackFn pack, std::byte* ws) {
+               ukr::Fn fn, ukr::PackFn pack, std::byte* ws, bool c_trans = false) {
   const Blocks bl = blocks_for(cfg, p);
   const int mr = cfg.mr, nr = cfg.nr;
   const Loop loop = parse_loop(cfg.parallel_loop);
@@ -202,6 +202,7 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
 
     ukr::Args args;
     args.ldc = p.ldc;
+    args.c_trans = c_trans;
     args.alpha = p.alpha;
     args.prefetch = cfg.prefetch;
     for (int64_t jc = n_lo; jc < n_hi; jc += bl.nc) {
@@ -306,7 +307,7 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
               const int64_t i0 = ic + r * mr;
               args.a = ap + r * kbp * mr;
               args.m = static_cast<int>(std::min<int64_t>(mr, ic + mb - i0));
-              args.c = C + i0 + j0 * p.ldc;
+              args.c = c_trans ? C + j0 + i0 * p.ldc : C + i0 + j0 * p.ldc;
               args.next = first_b && r == 0 && q + 1 < q_hi ? b_source(q + 1) : ukr::Prefetch{};
               fn(args);
             }
@@ -348,6 +349,25 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
   }
 #pragma omp parallel num_threads(cfg.threads)
   body(omp_get_thread_num(), omp_get_num_threads());
+}
+
+// "direct" reads the large operand in place as the micro-kernels' B, whose columns must be
+// contiguous in k: B itself when not transposed, or A when transposed, by computing
+// C^T = op(B)^T op(A)^T with the tiles stored transposed (PyTorch's x W^T in the row-major
+// API arrives as a transposed A with few columns of op(B)).
+bool direct_possible(const Problem& p) { return p.tb == Trans::N || p.ta == Trans::T; }
+bool direct_swaps(const Problem& p) { return p.ta == Trans::T && (p.tb == Trans::T || p.n < p.m); }
+Problem swapped(const Problem& p) {
+  Problem q = p;
+  q.m = p.n, q.n = p.m;
+  q.ta = p.tb == Trans::N ? Trans::T : Trans::N;
+  q.tb = p.ta == Trans::N ? Trans::T : Trans::N;
+  q.lda = p.ldb, q.ldb = p.lda;
+  return q;
+}
+// The problem the BLIS loops run for config `c`.
+Problem loop_problem(const CpuGemmConfig& c, const Problem& p) {
+  return c.stream == "direct" && direct_swaps(p) ? swapped(p) : p;
 }
 
 // "dot" applies when op(A) has few rows and B's columns are contiguous in k (the large
@@ -501,13 +521,20 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // (up to 4096; at m <= 64 kc = 4096 ran 1.2-1.5x kc = 256, C is read and written once).
   // The 16-row kernel for m <= 16 (32 rows would be half padding: 2.4x at m = 16), else
   // 32 x 8 (32 x 12 ran 2-5% slower: 8 column streams instead of 12).
-  const bool direct = ks.direct_table && mr <= 0 && nr <= 0 && p.tb == Trans::N && p.m <= 256 &&
-                      (threads == 1 || c.parallel_loop == "jc");
+  // A transposed large A runs the same way on C^T (direct_swaps): rows are then n. There
+  // (row-major x W^T, W 4096 x 4096, against the packed loops, same run) it measured
+  // 1.4-2.0x at 8-32 rows, 1.07-1.10x at 64, but 0.7-0.85x at 128-256 (its tiles are
+  // stored transposed, 8-float runs over 32 rows of C): up to 64 rows only.
+  const Problem q = direct_swaps(p) ? swapped(p) : p;
+  const int64_t direct_rows = direct_swaps(p) ? 64 : 256;
+  const bool direct = ks.direct_table && mr <= 0 && nr <= 0 && direct_possible(p) &&
+                      q.m <= direct_rows && (threads == 1 || q.n >= int64_t{threads} * 8 * 14);
   if (direct) {
     c.stream = "direct";
-    c.mr = p.m <= 16 ? 16 : 32;
-    c.nr = p.m <= 16 ? 14 : 8;
-    const int64_t rows = round_up(std::max<int64_t>(p.m, 1), c.mr);
+    if (threads > 1) c.parallel_loop = "jc";
+    c.mr = q.m <= 16 ? 16 : 32;
+    c.nr = q.m <= 16 ? 14 : 8;
+    const int64_t rows = round_up(std::max<int64_t>(q.m, 1), c.mr);
     c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * es) / 256 * 256, 256, 4096));
     c.mc = static_cast<int>(rows);
     c.nc = std::max(c.nr, 8064 / c.nr * c.nr);  // unused: no B panel is packed
@@ -518,7 +545,7 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // 43 GF/s at m = 8; 32 vs 42 at m = 4), so dot keeps m <= 4 there. Not a tuner field: dot
   // ignores every blocking field, so the tuner's candidates are the BLIS configs, measured
   // against this default.
-  const bool dot = dot_small_a(p) ? p.m <= 4 || !direct : dot_applies(p);
+  const bool dot = dot_applies(p) && ((dot_small_a(p) ? p.m : p.n) <= 4 || !direct);
   c.algo = ks.dot && mr <= 0 && nr <= 0 && dot ? "dot" : "blis";
   return c;
 }
@@ -550,9 +577,10 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
   if (c.stream != "none" && c.stream != "b" && c.stream != "direct")
     return Status::Invalid("stream must be \"none\", \"b\" or \"direct\"");
   // "direct" kernels broadcast B from where it lies, k contiguous within a column.
-  if (c.algo == "blis" && c.stream == "direct" && (!ks.direct_table || p.tb != Trans::N))
+  if (c.algo == "blis" && c.stream == "direct" && (!ks.direct_table || !direct_possible(p)))
     return Status::Invalid(
-        "stream \"direct\" needs fp32 AVX-512 kernels and B not transposed (k contiguous)");
+        "stream \"direct\" needs fp32 AVX-512 kernels and B not transposed or A transposed "
+        "(the operand read in place contiguous in k)");
   if (!find_kernel(ks, c))
     return Status::Invalid("no " + std::string(to_string(ks.isa)) + " micro-kernel of shape mr=" +
                            std::to_string(c.mr) + " x nr=" + std::to_string(c.nr) + " (" +
@@ -603,7 +631,7 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
   s.push_back(nr);
   s.push_back({"mc", {192, 384, 768, 1152, 1536, 2304}});  // multiples of 16/32/48/64/96
   // Beyond 512 only for direct B, whose k blocks need not keep a B panel in L1.
-  if (ks.direct_table && p.tb == Trans::N)
+  if (ks.direct_table && direct_possible(p))
     s.push_back({"kc", {128, 192, 256, 320, 384, 512, 1024, 2048, 4096}});
   else
     s.push_back({"kc", {128, 192, 256, 320, 384, 512}});
@@ -615,7 +643,7 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
   s.push_back(th);
   s.push_back({"parallel_loop", {"ic", "jr", "jc"}});
   s.push_back({"prefetch", {0, 4, 8, 16}});
-  if (ks.direct_table && p.tb == Trans::N)
+  if (ks.direct_table && direct_possible(p))
     s.push_back({"stream", {"none", "b", "direct"}});
   else
     s.push_back({"stream", {"none", "b"}});
@@ -625,7 +653,7 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
 
 std::size_t Workspace::bytes_for(const CpuGemmConfig& c, const Problem& p) {
   if (c.algo == "dot") return dot_bytes(p);
-  const Blocks bl = blocks_for(c, p);
+  const Blocks bl = blocks_for(c, loop_problem(c, p));
   const std::size_t es = packed_size(c, p.dtype);
   const std::size_t t = std::max(1, c.threads);
   // Direct B: only a narrow last panel is copied (kc x NR).
@@ -661,6 +689,10 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
     run_typed<uint16_t, float, 1>(p, a16, b16, ops.c, c, d->fn, ks.widen_pack, ws->data());
   else if (p.dtype == Dtype::bf16)
     run_typed<uint16_t, uint16_t, 2>(p, a16, b16, ops.c, c, d->fn, ks.pack, ws->data());
+  else if (c.stream == "direct" && direct_swaps(p))
+    run_typed<float, float, 1>(swapped(p), static_cast<const float*>(ops.b),
+                               static_cast<const float*>(ops.a), ops.c, c, d->fn, ks.pack,
+                               ws->data(), /*c_trans=*/true);
   else
     run_typed<float, float, 1>(p, static_cast<const float*>(ops.a),
                                static_cast<const float*>(ops.b), ops.c, c, d->fn, ks.pack,

@@ -55,6 +55,9 @@ struct Args {
   // are never read (the kernel repeats column n - 1 and does not store it). For direct
   // kernels `prefetch` is the distance in k steps at which each B column is prefetched.
   int64_t b_ld = 0;
+  // Direct kernels only: the tile's element (i, j) is c[i * ldc + j] (the driver computes
+  // C^T = op(B)^T op(A)^T so that a transposed large A can be read in place as B).
+  bool c_trans = false;
 };
 
 using Fn = void (*)(const Args&);

@@ -203,6 +203,11 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
             ++compiled;
             expect_ok(p, c, {.pad = 1, .offset = 1});
             expect_ok(problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), c);
+            // Direct with both transposed: run as C^T with A read in place, tiles stored
+            // transposed (edge rows and columns in both directions).
+            if (std::string(stream) == "direct")
+              expect_ok(problem(3 * nr + 2, 2 * mr - 1, 23, Trans::T, Trans::T, 1.0f, 0.5f), c,
+                        {.pad = 1, .offset = 1});
           }
     }
   EXPECT_GT(compiled, 0);
@@ -320,6 +325,11 @@ TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
   EXPECT_NE(
       v->default_config(Problem::dense(Dtype::f32, 64, 4096, 4096, Trans::N, Trans::T))["stream"],
       "direct");
+  // PyTorch's x W^T (row-major) arrives as A transposed with few columns: direct on C^T,
+  // its rows (16 here) choosing the micro-kernel.
+  const Json dt = v->default_config(Problem::dense(Dtype::f32, 4096, 16, 4096, Trans::T, Trans::N));
+  EXPECT_EQ(dt["stream"], "direct");
+  EXPECT_EQ(dt["mr"], 16);
   const Variant* vb = Registry::instance().find("gemm/cpu/avx512/bf16");
   if (vb && vb->available().ok())
     EXPECT_FALSE(vb->can_implement({{"algo", "dot"}}, Problem::dense(Dtype::bf16, 1, 64, 64)).ok());
