@@ -180,6 +180,7 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
           if (ps2.name == "nr")
             for (const auto& nr : ps2.values) shapes.insert({mr.get<int>(), nr.get<int>()});
   int compiled = 0;
+  std::set<std::pair<int, int>> direct_shapes;
   for (const std::string& compute : computes)
     for (auto [mr, nr] : shapes) {
       for (int threads : {1, 2})
@@ -197,19 +198,41 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
             c["parallel_loop"] = loop;
             c["prefetch"] = 4;
             c["compute"] = compute;
-            const Trans tb = std::string(stream) == "direct" ? Trans::N : Trans::T;
-            const Problem p = problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, tb, 1.0f, -1.5f);
-            if (!v_->can_implement(c, p).ok()) continue;  // shape not compiled for this ISA
-            ++compiled;
-            expect_ok(p, c, {.pad = 1, .offset = 1});
-            expect_ok(problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), c);
-            // Direct with both transposed: run as C^T with A read in place, tiles stored
-            // transposed (edge rows and columns in both directions).
-            if (std::string(stream) == "direct")
-              expect_ok(problem(3 * nr + 2, 2 * mr - 1, 23, Trans::T, Trans::T, 1.0f, 0.5f), c,
-                        {.pad = 1, .offset = 1});
+            const bool direct = std::string(stream) == "direct";
+            const Layout padded{.pad = 1, .offset = 1};
+            std::vector<std::pair<Problem, Layout>> problems = {
+                {problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f), padded},
+                {problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), Layout{}}};
+            // Direct, both ways B's role is read in place: B as is (not transposed; both
+            // problems above that qualify do too), and a transposed A on C^T, with the tiles
+            // stored transposed (A transposed, more rows than columns; and both
+            // transposed); edge rows and columns everywhere.
+            if (direct) {
+              problems.push_back(
+                  {problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::N, 1.0f, -1.5f), padded});
+              problems.push_back(
+                  {problem(4 * nr + 5, mr + 3, 29, Trans::T, Trans::N, 1.0f, 0.5f), padded});
+              problems.push_back(
+                  {problem(3 * nr + 2, 2 * mr - 1, 23, Trans::T, Trans::T, 1.0f, 0.5f), padded});
+            }
+            // A config can be valid on one problem and not another (direct needs B panels
+            // private to a thread, and B not transposed or A transposed).
+            bool ran = false;
+            for (const auto& [p, layout] : problems) {
+              if (!v_->can_implement(c, p).ok()) continue;  // e.g. shape not compiled
+              ran = true;
+              if (direct) direct_shapes.insert({mr, nr});
+              expect_ok(p, c, layout);
+            }
+            compiled += ran;
           }
     }
+  // Where the space offers direct, its kernels ran on every shape they exist in (all the
+  // AVX-512 fp32 shapes but 16x28, whose 28 column pointers would not fit in registers).
+  for (const auto& ps : v_->search_space(problem(64, 64, 64)))
+    if (ps.name == "stream" &&
+        std::find(ps.values.begin(), ps.values.end(), Json("direct")) != ps.values.end())
+      EXPECT_GE(direct_shapes.size(), 6u);
   EXPECT_GT(compiled, 0);
 }
 
@@ -373,10 +396,13 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
   EXPECT_NE(
       reason(v, p, {{"stream", "direct"}, {"threads", 2}, {"parallel_loop", "jr"}}).find("private"),
       std::string::npos);
+  // B transposed: direct only with A transposed too (then on C^T).
   Problem pt = p;
   pt.tb = Trans::T;
-  EXPECT_NE(reason(v, pt, {{"stream", "direct"}, {"threads", 1}}).find("not transposed"),
+  EXPECT_NE(reason(v, pt, {{"stream", "direct"}, {"threads", 1}}).find("transposed"),
             std::string::npos);
+  pt.ta = Trans::T;
+  EXPECT_TRUE(v->can_implement({{"stream", "direct"}, {"threads", 1}}, pt).ok());
   EXPECT_NE(
       reason(v, p, {{"stream", "direct"}, {"threads", 1}, {"mr", 16}, {"nr", 28}}).find("direct"),
       std::string::npos);
