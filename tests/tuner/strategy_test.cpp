@@ -124,6 +124,8 @@ std::vector<Recording> recordings() {
     {"gemm_avx512_f32_16x4096x4096.jsonl", gemm_shape(16, 4096, 4096)},
     {"gemm_avx512_f32_128x4096x4096.jsonl", gemm_shape(128, 4096, 4096)},
     {"gemm_avx512_f32_64x11008x4096.jsonl", gemm_shape(64, 11008, 4096)},
+    // B packed up front, streamed, or read in place ("direct"), kc up to 4096
+    {"gemm_avx512_f32_32x4096x4096_direct.jsonl", gemm_shape(32, 4096, 4096)},
     // threads pinned to 1 (49 points), then the whole space (threads 1 and 2)
     {"attention_f32_1x8x1024x128.jsonl", attention_shape("1x8x1024x128"), "attention/cpu/flash/fwd/f32"},
     {"attention_f32_1x8x1024x128_threads.jsonl", attention_shape("1x8x1024x128"),
