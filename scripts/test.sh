@@ -18,7 +18,7 @@ perfcal_build
 cd "$perfcal_root/build"
 ctest --output-on-failure --timeout 900 -j "$perfcal_jobs" "$@"
 if [ "$full" = 1 ]; then
-  "$perfcal_root/scripts/fuzz.sh" "${PERFCAL_FUZZ_SECONDS:-60}"
+  "$perfcal_root/scripts/fuzz.sh" "${PERFCAL_FUZZ_SECONDS:-30}"
   cd "$perfcal_root"
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$perfcal_jobs"

@@ -538,6 +538,10 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * es) / 256 * 256, 256, 4096));
     c.mc = static_cast<int>(rows);
     c.nc = std::max(c.nr, 8064 / c.nr * c.nr);  // unused: no B panel is packed
+    // Touching each column's next line ahead of its broadcasts: any distance from 4 to 128
+    // k steps measured 1.17-1.25x none (m = 16 and 64, one thread; the tuner found it too),
+    // the column misses then overlap instead of arriving one broadcast at a time.
+    c.prefetch = 16;
   }
   // Dot products for the skinny problems they apply to (m or n <= 8), unless a register
   // block was asked for: with the BLIS loops (B packed) m = 1..8 x 4096 x 4096 ran

@@ -54,7 +54,9 @@ struct CpuGemmConfig {
   int mc = 0, kc = 0, nc = 0;  // cache blocks: A block mc x kc in L2, B panel kc x nc in L3
   int threads = 1;
   std::string parallel_loop = "ic";  // "ic" (rows), "jr" (B micro-panels), "jc" (columns)
-  int prefetch = 0;                  // A-panel software prefetch distance in k steps; 0 = off
+  // Software prefetch distance in k steps (0 = off): of the packed A panel, or with stream
+  // "direct" of each B column's next line.
+  int prefetch = 0;
   // "b": pack each B micro-panel right before its first use and prefetch the next panel's
   // source into L2 under the current panel's FMAs, instead of packing the whole kc x nc
   // panel first; for skinny problems (few rows of A), where packing B is most of the time
