@@ -14,6 +14,14 @@
 
 #include "gemm/ukernel.h"
 
+// The direct k loop's small lambdas, forced inline under GCC; clang rejects the attribute
+// on a lambda that captures, and inlines them anyway.
+#if defined(__clang__)
+#define PERFCAL_LAMBDA_INLINE
+#else
+#define PERFCAL_LAMBDA_INLINE __attribute__((always_inline))
+#endif
+
 namespace perfcal::gemm::ukr {
 namespace {
 
@@ -43,44 +51,48 @@ inline __mmask16 row_mask(int m, int v) {
   return static_cast<__mmask16>((1u << rows) - 1);
 }
 
-// Calls f(std::integral_constant<int, I>{}) for I = 0 .. N-1 (compile-time column indices).
-template <int N, class F>
-__attribute__((always_inline)) inline void static_for(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) __attribute__((always_inline)) {
-    (f(std::integral_constant<int, I>{}), ...);
-  }
-  (std::make_integer_sequence<int, N>{});
-}
-
 // "direct": one k step with B read in place. Columns come in groups of three around a base
 // pointer g (column 3g at base, 3g+1 at base + ld, 3g+2 at base + 2 ld, in bytes), so NR
 // column streams need NR/3 pointers plus one stride: with a pointer per column GCC ran out
 // of the 16 general registers and spilled pointers and accumulators inside the k loop.
-// D: byte offset of this k step from the bases (the loop is unrolled over k).
+// D: byte offset of this k step from the bases (the loop is unrolled over k). Column J is a
+// template argument, not a generic lambda: clang does not capture asm operands inside one
+// (the TSan build, clang's, failed); GCC generates the same loop either way.
+template <int MV, int NR, int D, int J>
+__attribute__((always_inline)) inline void fma_column(__m512 (&acc)[NR][MV], const __m512 (&av)[MV],
+                                                      const float* const* base, int64_t ld) {
+  const float* b = base[J / 3];
+#pragma GCC unroll 8
+  for (int v = 0; v < MV; ++v) {
+    if constexpr (J % 3 == 0)
+      __asm__("vfmadd231ps %c[d](%[b])%{1to16%}, %[a], %[c]"
+              : [c] "+v"(acc[J][v])
+              : [a] "v"(av[v]), [b] "r"(b), [d] "i"(D));
+    else
+      __asm__(
+          "vfmadd231ps %c[d](%[b],%[ld],"
+          "%c[s]"
+          ")%{1to16%}, %[a], %[c]"
+          : [c] "+v"(acc[J][v])
+          : [a] "v"(av[v]), [b] "r"(b), [ld] "r"(ld), [d] "i"(D), [s] "i"(J % 3));
+  }
+}
+
+template <int MV, int NR, int D, int... J>
+__attribute__((always_inline)) inline void fma_columns(__m512 (&acc)[NR][MV],
+                                                       const __m512 (&av)[MV],
+                                                       const float* const* base, int64_t ld,
+                                                       std::integer_sequence<int, J...>) {
+  (fma_column<MV, NR, D, J>(acc, av, base, ld), ...);
+}
+
 template <int MV, int NR, int D>
 __attribute__((always_inline)) inline void step_direct(__m512 (&acc)[NR][MV], const float* a,
                                                        const float* const* base, int64_t ld) {
   __m512 av[MV];
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) av[v] = _mm512_load_ps(a + 16 * v);
-  static_for<NR>([&](auto jc) __attribute__((always_inline)) {
-    constexpr int j = decltype(jc)::value;
-    const float* b = base[j / 3];
-#pragma GCC unroll 8
-    for (int v = 0; v < MV; ++v) {
-      if constexpr (j % 3 == 0)
-        __asm__("vfmadd231ps %c[d](%[b])%{1to16%}, %[a], %[c]"
-                : [c] "+v"(acc[j][v])
-                : [a] "v"(av[v]), [b] "r"(b), [d] "i"(D));
-      else
-        __asm__(
-            "vfmadd231ps %c[d](%[b],%[ld],"
-            "%c[s]"
-            ")%{1to16%}, %[a], %[c]"
-            : [c] "+v"(acc[j][v])
-            : [a] "v"(av[v]), [b] "r"(b), [ld] "r"(ld), [d] "i"(D), [s] "i"(j % 3));
-    }
-  });
+  fma_columns<MV, NR, D>(acc, av, base, ld, std::make_integer_sequence<int, NR>{});
 }
 
 // The k loop over a packed B micro-panel (kc x NR, k-major).
@@ -146,11 +158,11 @@ __attribute__((always_inline)) inline void direct_loop(__m512 (&acc)[NR][MV], co
   const float* base[G];
   for (int g = 0; g < G; ++g) base[g] = static_cast<const float*>(args.b) + 3 * g * args.b_ld;
   const int64_t kc = args.kc, pf = args.prefetch;
-  auto advance = [&](int64_t steps) __attribute__((always_inline)) {
+  auto advance = [&](int64_t steps) PERFCAL_LAMBDA_INLINE {
     a += steps * MR;
     for (int g = 0; g < G; ++g) base[g] += steps;
   };
-  auto four = [&]() __attribute__((always_inline)) {
+  auto four = [&]() PERFCAL_LAMBDA_INLINE {
     step_direct<MV, NR, 0>(acc, a, base, ld);
     step_direct<MV, NR, 4>(acc, a + MR, base, ld);
     step_direct<MV, NR, 8>(acc, a + 2 * MR, base, ld);
