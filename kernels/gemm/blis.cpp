@@ -527,6 +527,8 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // stored transposed, 8-float runs over 32 rows of C): up to 64 rows only.
   const Problem q = direct_swaps(p) ? swapped(p) : p;
   const int64_t direct_rows = direct_swaps(p) ? 64 : 256;
+  // With threads, direct B needs the "jc" split (B private): enough columns for a few
+  // 14-wide panels per thread, as the "jc" default above asks of packed configs.
   const bool direct = ks.direct_table && mr <= 0 && nr <= 0 && direct_possible(p) &&
                       q.m <= direct_rows && (threads == 1 || q.n >= int64_t{threads} * 8 * 14);
   if (direct) {
@@ -693,14 +695,14 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
     run_typed<uint16_t, float, 1>(p, a16, b16, ops.c, c, d->fn, ks.widen_pack, ws->data());
   else if (p.dtype == Dtype::bf16)
     run_typed<uint16_t, uint16_t, 2>(p, a16, b16, ops.c, c, d->fn, ks.pack, ws->data());
-  else if (c.stream == "direct" && direct_swaps(p))
-    run_typed<float, float, 1>(swapped(p), static_cast<const float*>(ops.b),
-                               static_cast<const float*>(ops.a), ops.c, c, d->fn, ks.pack,
-                               ws->data(), /*c_trans=*/true);
-  else
-    run_typed<float, float, 1>(p, static_cast<const float*>(ops.a),
-                               static_cast<const float*>(ops.b), ops.c, c, d->fn, ks.pack,
-                               ws->data());
+  else {
+    // Direct on C^T (loop_problem): the operands trade places and the tiles are transposed.
+    const bool swap = c.stream == "direct" && direct_swaps(p);
+    const auto* a32 = static_cast<const float*>(swap ? ops.b : ops.a);
+    const auto* b32 = static_cast<const float*>(swap ? ops.a : ops.b);
+    run_typed<float, float, 1>(loop_problem(c, p), a32, b32, ops.c, c, d->fn, ks.pack, ws->data(),
+                               /*c_trans=*/swap);
+  }
   return Status::Ok();
 }
 

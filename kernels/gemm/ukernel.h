@@ -51,8 +51,8 @@ struct Args {
   int prefetch;       // prefetch the A panel this many k steps ahead (0: off)
   Prefetch next;      // groups == 0: none
   // Kernels of the "direct" tables only: B is not packed; element (k, j) of the tile's B is
-  // b[k + j * b_ld] (op(B) column-major, k contiguous), read where it lies. Columns past n
-  // are never read (the kernel repeats column n - 1 and does not store it). For direct
+  // b[k + j * b_ld] (op(B) column-major, k contiguous), read where it lies; all NR columns
+  // are read, so the driver passes a narrower last panel as a zero-padded copy. For direct
   // kernels `prefetch` is the distance in k steps at which each B column is prefetched.
   int64_t b_ld = 0;
   // Direct kernels only: the tile's element (i, j) is c[i * ldc + j] (the driver computes
