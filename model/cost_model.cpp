@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/cpu_info.h"
+#include "gemm/ukernel.h"
 
 namespace perfcal::model {
 
@@ -24,15 +25,21 @@ CpuMachine CpuMachine::discover(const profile::Profile* prof) {
   const double ghz = ci.nominal_mhz > 0 ? ci.nominal_mhz / 1000.0 : 2.5;
   m.peak_gflops_core = m.fma_units * m.simd_lanes_f32 * 2 * ghz;
   m.mem_gbps = 10.0 * m.cores;  // ~10 GB/s per core until a stream probe says otherwise
+  // The kernels' own measurement (a ~0.1 ms loop), which also picks bf16's default compute.
+  if (isa == Isa::avx512 && ci.features.avx512_bf16)
+    m.bf16_rate = gemm::ukr::avx512_dpbf16_over_fma();
   if (prof) {
-    double fma = 0, mem = 0;
+    double fma = 0, mem = 0, bf16 = 0;
     for (const auto& x : prof->measurements) {
       if (x.device != "cpu:0" || !x.outcome.empty() && x.outcome != "passed") continue;
       if (x.name == "probe/cpu/fma/f32" && x.threads == 1 && x.gflops)
         fma = std::max(fma, *x.gflops);
+      if (x.name == "probe/cpu/fma/bf16" && x.threads == 1 && x.gflops)
+        bf16 = std::max(bf16, *x.gflops);
       if (x.name.rfind("probe/cpu/mem/", 0) == 0 && x.gbps) mem = std::max(mem, *x.gbps);
     }
     if (fma > 0) m.peak_gflops_core = fma;
+    if (fma > 0 && bf16 > 0) m.bf16_rate = bf16 / fma;
     if (mem > 0) m.mem_gbps = mem;
   }
   return m;

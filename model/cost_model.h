@@ -4,9 +4,8 @@
 // peaks) so predictions can be shown next to measurements.
 #pragma once
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "profile/profile.h"
 
@@ -26,9 +25,12 @@ class CostModel {
 // profile is given, otherwise from the ISA (FMA units x lanes x nominal clock).
 struct CpuMachine {
   double peak_gflops_core = 0;  // f32 FMA peak of one core
-  double mem_gbps = 0;          // sustained memory bandwidth, all cores
+  // FLOP/s of bf16 dot products (vdpbf16ps) over fp32 FMA: about 0.5 where a core splits
+  // the instruction, 1 where it does not (and where it does not exist: unused).
+  double bf16_rate = 1.0;
+  double mem_gbps = 0;  // sustained memory bandwidth, all cores
   int cores = 1;
-  int simd_lanes_f32 = 16;      // 16 (AVX-512), 8 (AVX2), 4 (portable)
+  int simd_lanes_f32 = 16;  // 16 (AVX-512), 8 (AVX2), 4 (portable)
   int vector_registers = 32;
   double fma_latency = 4, fma_units = 2;  // cycles, issue ports (Skylake-SP and later)
   double l1 = 32 * 1024.0, l2 = 1024 * 1024.0, l3_share = 2 * 1024 * 1024.0;

@@ -55,7 +55,11 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   // Effective blocks never exceed the problem (blis.cpp blocks_for).
   const double mb = std::min(mcb, ceil_div(m, mr) * mr), kb = std::min(kc, k),
                nb = std::min(nc, ceil_div(n, nr) * nr);
-  const double lanes = mc.simd_lanes_f32 * (es == 2 ? 2 : 1);  // bf16 pairs per lane
+  // One vector holds simd_lanes_f32 rows either way (native bf16: rows x a (k, k+1) pair,
+  // for twice the FLOPs per instruction at bf16_rate of the FMA's FLOP rate).
+  const double lanes = mc.simd_lanes_f32;
+  const bool dpbf16 = es == 2 && c.value("compute", std::string("native")) == "native";
+  const double peak = mc.peak_gflops_core * (dpbf16 ? mc.bf16_rate : 1.0);
 
   // Register blocking: accumulators (vectors) must keep latency x units FMAs in flight.
   const double acc = std::ceil(mr / lanes) * nr;
@@ -106,7 +110,7 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   const double flops = 2 * m * n * k;
   const double eff =
       p.eff_register * p.eff_loads * p.eff_call * p.eff_cache * p.eff_edge * p.eff_balance;
-  p.compute_s = flops / (mc.peak_gflops_core * 1e9 * threads * std::max(eff, 1e-3));
+  p.compute_s = flops / (peak * 1e9 * threads * std::max(eff, 1e-3));
 
   // Memory traffic, in two kinds. Packing is a phase of its own (the driver packs, then
   // computes), so its time adds to the FMAs' instead of hiding under them: B read from

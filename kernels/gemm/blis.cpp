@@ -12,6 +12,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/dtype.h"
+
 namespace perfcal {
 
 void to_json(Json& j, const CpuGemmConfig& c) {
@@ -64,7 +66,7 @@ const std::vector<KernelSet>& kernel_sets() {
       {Isa::avx512, Dtype::f32, ukr::kAvx512F32, 32, 12, ukr::kAvx512PackF32, nullptr, nullptr,
        ukr::kAvx512DotF32, ukr::kAvx512F32Direct},
       {Isa::avx512, Dtype::bf16, ukr::kAvx512Bf16, 32, 12, ukr::kAvx512PackBf16, ukr::kAvx512F32,
-       ukr::kAvx512PackBf16Widen, nullptr},
+       ukr::kAvx512PackBf16Widen, ukr::kAvx512DotBf16, ukr::kAvx512Bf16Direct},
       {Isa::avx2, Dtype::f32, ukr::kAvx2F32, 16, 6, nullptr, nullptr, nullptr, nullptr},
       {Isa::portable, Dtype::f32, ukr::kPortableF32, 8, 8, nullptr, nullptr, nullptr, nullptr},
       {Isa::portable, Dtype::bf16, ukr::kPortableBf16, 8, 8, nullptr, nullptr, nullptr, nullptr},
@@ -193,8 +195,9 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
     const bool shared_a = nt > 1 && loop == Loop::jr;
     // "stream": B micro-panels packed by this thread just before their first use.
     const bool stream_b = cfg.stream == "b" && !shared_b;
-    // "direct": B read in place by the kernels (fp32, B not transposed: can_implement).
-    const bool direct_b = std::is_same_v<Tin, float> && cfg.stream == "direct";
+    // "direct": B read in place by the kernels (not widened; B's columns contiguous in k:
+    // can_implement, loop_problem).
+    const bool direct_b = std::is_same_v<Tin, T> && cfg.stream == "direct";
     T* ap = reinterpret_cast<T*>(ws + (shared_a ? 0 : a_bytes * tid));
     T* bp = reinterpret_cast<T*>(ws + a_bytes * nt + (loop == Loop::jc ? b_bytes * tid : 0));
     int64_t m_lo = 0, m_hi = p.m;
@@ -301,6 +304,7 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
               const bool edge = cols < nr;
               args.b = edge ? static_cast<const void*>(bp) : static_cast<const void*>(src);
               args.b_ld = edge ? kbp : p.ldb;
+              args.b_odd = kb % KP != 0;  // bf16: the last pair's second k is past B
             }
             args.n = static_cast<int>(std::min<int64_t>(nr, jc + nb - j0));
             for (int64_t r = 0; r < m_panels; ++r) {
@@ -383,22 +387,38 @@ std::size_t dot_bytes(const Problem& p) {
   return round64(sizeof(float) * std::size_t(rows) * std::size_t(p.k));
 }
 
-void run_dot(const Problem& p, const float* A, const float* B, float* C, const CpuGemmConfig& cfg,
+template <class Tin>
+void run_dot(const Problem& p, const Tin* A, const Tin* B, float* C, const CpuGemmConfig& cfg,
              ukr::DotFn fn, std::byte* ws) {
   const bool small_a = dot_small_a(p);
   const int64_t rows = small_a ? p.m : p.n, cols = small_a ? p.n : p.m;
-  // x: the small operand's k vectors (rows of op(A) or columns of op(B)); y: the large one's.
-  const float* x = small_a ? A : B;
-  int64_t ldx = small_a ? p.lda : p.ldb;
-  if (small_a ? p.ta == Trans::N : p.tb == Trans::T) {
-    // Stored the other way (element (r, k) at x[r + k ld]): transpose into the workspace.
+  // x: the small operand's k vectors (rows of op(A) or columns of op(B)), fp32 and
+  // contiguous in k; y: the large one's, read in place.
+  const Tin* xs = small_a ? A : B;
+  const int64_t ldxs = small_a ? p.lda : p.ldb;
+  const float* x = reinterpret_cast<const float*>(xs);
+  int64_t ldx = ldxs;
+  const bool x_rk = small_a ? p.ta == Trans::N : p.tb == Trans::T;  // element (r, k) at r + k ld
+  if (x_rk || !std::is_same_v<Tin, float>) {
+    // Stored the other way, or bf16: transposed or widened into the workspace.
     float* xt = reinterpret_cast<float*>(ws);
-    for (int64_t k = 0; k < p.k; ++k)
-      for (int64_t r = 0; r < rows; ++r) xt[r * p.k + k] = x[r + k * ldx];
+    auto f32 = [](Tin v) {
+      if constexpr (std::is_same_v<Tin, float>)
+        return v;
+      else
+        return bf16_to_float(v);
+    };
+    if (x_rk) {  // in memory order
+      for (int64_t k = 0; k < p.k; ++k)
+        for (int64_t r = 0; r < rows; ++r) xt[r * p.k + k] = f32(xs[r + k * ldxs]);
+    } else {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t k = 0; k < p.k; ++k) xt[r * p.k + k] = f32(xs[k + r * ldxs]);
+    }
     x = xt;
     ldx = p.k;
   }
-  const float* y = small_a ? B : A;
+  const Tin* y = small_a ? B : A;
   const int64_t ldy = small_a ? p.ldb : p.lda;
   // out(r, s) is C(r, s) when A is the small operand, else C(s, r).
   const int64_t cr = small_a ? 1 : p.ldc, cs = small_a ? p.ldc : 1;
@@ -525,19 +545,28 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // (row-major x W^T, W 4096 x 4096, against the packed loops, same run) it measured
   // 1.4-2.0x at 8-32 rows, 1.07-1.10x at 64, but 0.7-0.85x at 128-256 (its tiles are
   // stored transposed, 8-float runs over 32 rows of C): up to 64 rows only.
+  // bf16 direct runs vdpbf16ps on B's pairs as they lie. Where that instruction has half the
+  // FMA rate (compute "widen" above) it caps the kernels at the bf16 peak, so it pays only
+  // while packing B is what it saves (m x 4096 x 4096 against the widened packed loops,
+  // best config of each, one sweep: m = 32 1.23x / 1.20x on 1 / 2 threads, m = 64 1.10x /
+  // 0.88x, m = 128 0.86x / 0.82x): up to 32 rows there; elsewhere as fp32.
   const Problem q = direct_swaps(p) ? swapped(p) : p;
-  const int64_t direct_rows = direct_swaps(p) ? 64 : 256;
+  const int64_t direct_rows = c.compute == "widen" ? 32 : direct_swaps(p) ? 64 : 256;
   // With threads, direct B needs the "jc" split (B private): enough columns for a few
   // 14-wide panels per thread, as the "jc" default above asks of packed configs.
   const bool direct = ks.direct_table && mr <= 0 && nr <= 0 && direct_possible(p) &&
                       q.m <= direct_rows && (threads == 1 || q.n >= int64_t{threads} * 8 * 14);
   if (direct) {
     c.stream = "direct";
+    c.compute = "native";
     if (threads > 1) c.parallel_loop = "jc";
     c.mr = q.m <= 16 ? 16 : 32;
-    c.nr = q.m <= 16 ? 14 : 8;
+    // bf16 columns are half the bytes: 12 of them (81.6 GF/s at m = 32, one thread) beat 8
+    // (71-75).
+    c.nr = q.m <= 16 ? 14 : ks.dtype == Dtype::bf16 ? 12 : 8;
     const int64_t rows = round_up(std::max<int64_t>(q.m, 1), c.mr);
-    c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * es) / 256 * 256, 256, 4096));
+    const int64_t a_es = packed_size(c, ks.dtype);
+    c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * a_es) / 256 * 256, 256, 4096));
     c.mc = static_cast<int>(rows);
     c.nc = std::max(c.nr, 8064 / c.nr * c.nr);  // unused: no B panel is packed
     // Touching each column's next line ahead of its broadcasts: any distance from 4 to 128
@@ -551,7 +580,9 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // 43 GF/s at m = 8; 32 vs 42 at m = 4), so dot keeps m <= 4 there. Not a tuner field: dot
   // ignores every blocking field, so the tuner's candidates are the BLIS configs, measured
   // against this default.
-  const bool dot = dot_applies(p) && ((dot_small_a(p) ? p.m : p.n) <= 4 || !direct);
+  // bf16: dot products up to 8 rows (m = 8: 44.9 GF/s, direct B 36-40, one thread).
+  const int64_t dot_rows = ks.dtype == Dtype::bf16 ? ukr::kDotMaxRows : 4;
+  const bool dot = dot_applies(p) && ((dot_small_a(p) ? p.m : p.n) <= dot_rows || !direct);
   c.algo = ks.dot && mr <= 0 && nr <= 0 && dot ? "dot" : "blis";
   return c;
 }
@@ -569,7 +600,7 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
   if (c.algo != "blis" && c.algo != "dot")
     return Status::Invalid("algo must be \"blis\" or \"dot\"");
   if (c.algo == "dot" && !ks.dot)
-    return Status::Invalid("algo \"dot\" exists only for AVX-512 fp32");
+    return Status::Invalid("algo \"dot\" exists only for AVX-512 (fp32 and bf16)");
   if (c.algo == "dot" && !dot_applies(p))
     return Status::Invalid(
         "algo \"dot\" needs at most 8 rows of op(A) with B not transposed, or at most 8 "
@@ -582,11 +613,15 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
     return Status::Invalid("compute \"widen\" is only for bf16 with AVX-512");
   if (c.stream != "none" && c.stream != "b" && c.stream != "direct")
     return Status::Invalid("stream must be \"none\", \"b\" or \"direct\"");
-  // "direct" kernels broadcast B from where it lies, k contiguous within a column.
+  // "direct" kernels broadcast B from where it lies, k contiguous within a column (bf16:
+  // in (k, k+1) pairs for vdpbf16ps, so not widened).
   if (c.algo == "blis" && c.stream == "direct" && (!ks.direct_table || !direct_possible(p)))
     return Status::Invalid(
-        "stream \"direct\" needs fp32 AVX-512 kernels and B not transposed or A transposed "
+        "stream \"direct\" needs AVX-512 kernels and B not transposed or A transposed "
         "(the operand read in place contiguous in k)");
+  if (c.algo == "blis" && c.stream == "direct" && widened(c, ks.dtype))
+    return Status::Invalid(
+        "stream \"direct\" needs compute \"native\" (B is read in place, not widened)");
   if (!find_kernel(ks, c))
     return Status::Invalid("no " + std::string(to_string(ks.isa)) + " micro-kernel of shape mr=" +
                            std::to_string(c.mr) + " x nr=" + std::to_string(c.nr) + " (" +
@@ -682,27 +717,34 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
     return Status::Ok();
   }
   PERFCAL_RETURN_IF_ERROR(ws->reserve(Workspace::bytes_for(c, p)));
-  if (c.algo == "dot" && ks.dot && p.dtype == Dtype::f32) {
-    run_dot(p, static_cast<const float*>(ops.a), static_cast<const float*>(ops.b), ops.c, c, ks.dot,
-            ws->data());
+  const bool bf16 = p.dtype == Dtype::bf16;
+  if (c.algo == "dot" && ks.dot) {
+    if (bf16)
+      run_dot(p, static_cast<const uint16_t*>(ops.a), static_cast<const uint16_t*>(ops.b), ops.c, c,
+              ks.dot, ws->data());
+    else
+      run_dot(p, static_cast<const float*>(ops.a), static_cast<const float*>(ops.b), ops.c, c,
+              ks.dot, ws->data());
     return Status::Ok();
   }
   const ukr::Desc* d = find_kernel(ks, c);
   if (!d) return Status::Invalid("no micro-kernel for this mr x nr");
-  const auto* a16 = static_cast<const uint16_t*>(ops.a);
-  const auto* b16 = static_cast<const uint16_t*>(ops.b);
+  // Direct on C^T (loop_problem): the operands trade places and the tiles are transposed.
+  const bool swap = c.stream == "direct" && direct_swaps(p);
+  const void* a = swap ? ops.b : ops.a;
+  const void* b = swap ? ops.a : ops.b;
+  const Problem q = loop_problem(c, p);
   if (widened(c, p.dtype))
-    run_typed<uint16_t, float, 1>(p, a16, b16, ops.c, c, d->fn, ks.widen_pack, ws->data());
-  else if (p.dtype == Dtype::bf16)
-    run_typed<uint16_t, uint16_t, 2>(p, a16, b16, ops.c, c, d->fn, ks.pack, ws->data());
-  else {
-    // Direct on C^T (loop_problem): the operands trade places and the tiles are transposed.
-    const bool swap = c.stream == "direct" && direct_swaps(p);
-    const auto* a32 = static_cast<const float*>(swap ? ops.b : ops.a);
-    const auto* b32 = static_cast<const float*>(swap ? ops.a : ops.b);
-    run_typed<float, float, 1>(loop_problem(c, p), a32, b32, ops.c, c, d->fn, ks.pack, ws->data(),
-                               /*c_trans=*/swap);
-  }
+    run_typed<uint16_t, float, 1>(q, static_cast<const uint16_t*>(a),
+                                  static_cast<const uint16_t*>(b), ops.c, c, d->fn, ks.widen_pack,
+                                  ws->data(), swap);
+  else if (bf16)
+    run_typed<uint16_t, uint16_t, 2>(q, static_cast<const uint16_t*>(a),
+                                     static_cast<const uint16_t*>(b), ops.c, c, d->fn, ks.pack,
+                                     ws->data(), swap);
+  else
+    run_typed<float, float, 1>(q, static_cast<const float*>(a), static_cast<const float*>(b), ops.c,
+                               c, d->fn, ks.pack, ws->data(), swap);
   return Status::Ok();
 }
 

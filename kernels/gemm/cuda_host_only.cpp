@@ -17,7 +17,5 @@ extern "C" int perfcal_cuda_gemm_bf16(PerfcalOrder, PerfcalTranspose, PerfcalTra
   return PERFCAL_CUDA_UNSUPPORTED;
 }
 
-extern "C" const char* perfcal_cuda_last_error(void) {
-  return "perfcal was built without CUDA";
-}
+extern "C" const char* perfcal_cuda_last_error(void) { return "perfcal was built without CUDA"; }
 #endif

@@ -73,8 +73,8 @@ double load(Dtype dtype, const void* x, int64_t ld, int64_t r, int64_t c) {
   return static_cast<const float*>(x)[idx];
 }
 
-double reference_entry(const Problem& p, const void* a, const void* b, const float* c_in,
-                       int64_t i, int64_t j) {
+double reference_entry(const Problem& p, const void* a, const void* b, const float* c_in, int64_t i,
+                       int64_t j) {
   double acc = 0.0;
   for (int64_t l = 0; l < p.k; ++l) {
     double av = p.ta == Trans::N ? load(p.dtype, a, p.lda, i, l) : load(p.dtype, a, p.lda, l, i);
@@ -86,11 +86,9 @@ double reference_entry(const Problem& p, const void* a, const void* b, const flo
   return out;
 }
 
-void reference(const Problem& p, const void* a, const void* b, const float* c_in,
-               double* c_out) {
+void reference(const Problem& p, const void* a, const void* b, const float* c_in, double* c_out) {
   for (int64_t j = 0; j < p.n; ++j)
-    for (int64_t i = 0; i < p.m; ++i)
-      c_out[i + j * p.ldc] = reference_entry(p, a, b, c_in, i, j);
+    for (int64_t i = 0; i < p.m; ++i) c_out[i + j * p.ldc] = reference_entry(p, a, b, c_in, i, j);
 }
 
 }  // namespace perfcal::gemm

@@ -55,6 +55,9 @@ struct Args {
   // are read, so the driver passes a narrower last panel as a zero-padded copy. For direct
   // kernels `prefetch` is the distance in k steps at which each B column is prefetched.
   int64_t b_ld = 0;
+  // Direct bf16 only: kc is odd in B (the last pair's second element lies past the
+  // column, maybe past the buffer): the kernel reads that pair as (b, 0).
+  bool b_odd = false;
   // Direct kernels only: the tile's element (i, j) is c[i * ldc + j] (the driver computes
   // C^T = op(B)^T op(A)^T so that a transposed large A can be read in place as B).
   bool c_trans = false;
@@ -82,7 +85,8 @@ extern const PackFn kAvx512PackBf16Widen;
 // and s in [s0, s1),
 //   out(r, s) = alpha * sum_{k < kn} x[r * ldx + k] * y[s * ldy + k] + beta * out(r, s),
 // out(r, s) at c[r * cr + s * cs]: both operands contiguous in k (the driver packs the small
-// one when it is not); beta == 0 never reads out.
+// one when it is not); beta == 0 never reads out. x is fp32; y, the large operand read in
+// place, has the kernel's element type (fp32, or bf16 widened as it is loaded).
 // Up to 8: beyond, the horizontal sums (one per output per k chunk) cost as much as the
 // FMAs (16 rows ran 0.6x the BLIS loops) and the micro-kernels win.
 inline constexpr int kDotMaxRows = 8;
@@ -90,7 +94,7 @@ struct DotArgs {
   int64_t rows, s0, s1, k;
   const float* x;
   int64_t ldx;
-  const float* y;
+  const void* y;
   int64_t ldy;
   float alpha, beta;
   float* c;
@@ -98,6 +102,7 @@ struct DotArgs {
 };
 using DotFn = void (*)(const DotArgs&);
 extern const DotFn kAvx512DotF32;
+extern const DotFn kAvx512DotBf16;
 
 // FLOP rate of vdpbf16ps over that of fp32 FMA on this core, from a ~0.1 ms loop of each
 // (avx512/ukernels_bf16.cpp). Call only where AVX512_BF16 exists.
@@ -108,6 +113,8 @@ extern const Desc kAvx512F32[];
 // The same kernels reading B in place (Args.b_ld; CpuGemmConfig.stream = "direct").
 extern const Desc kAvx512F32Direct[];
 extern const Desc kAvx512Bf16[];
+// The same with B read in place (stream = "direct"; compute "native").
+extern const Desc kAvx512Bf16Direct[];
 extern const Desc kAvx2F32[];
 extern const Desc kPortableF32[];
 extern const Desc kPortableBf16[];

@@ -40,6 +40,9 @@ struct Layout {
   int64_t offset = 0;     // elements the first element is shifted by (1 = misaligned)
   bool nan_c = false;     // fill C with NaN (only meaningful with beta == 0)
   bool integers = false;  // small integers in [-2, 2]: exact sums
+  // NaN in A's and B's storage outside the matrices (ld padding, before the offset, past
+  // the end): a kernel that reads any of it, even to multiply by a zero pad, returns NaN.
+  bool nan_outside = false;
 };
 
 struct Outcome {
@@ -89,6 +92,23 @@ inline Operands3 make_operands(const Problem& p, const Layout& l, uint64_t seed)
     o.b32.resize(nb);
     for (auto& x : o.a32) x = value();
     for (auto& x : o.b32) x = value();
+  }
+  if (l.nan_outside) {
+    auto poison = [&](auto& v, int64_t elements, int64_t ld, int64_t rows, auto nan) {
+      for (std::size_t e = 0; e < v.size(); ++e) {
+        const int64_t rel = int64_t(e) - l.offset;
+        if (!(rel >= 0 && rel < elements && rel % ld < rows)) v[e] = nan;
+      }
+    };
+    const float qnan = std::numeric_limits<float>::quiet_NaN();
+    const uint16_t bnan = 0x7fc0;
+    if (p.dtype == Dtype::bf16) {
+      poison(o.a16, a_elements(p), p.lda, p.a_rows(), bnan);
+      poison(o.b16, b_elements(p), p.ldb, p.b_rows(), bnan);
+    } else {
+      poison(o.a32, a_elements(p), p.lda, p.a_rows(), qnan);
+      poison(o.b32, b_elements(p), p.ldb, p.b_rows(), qnan);
+    }
   }
   o.c.resize(nc);
   for (auto& x : o.c) x = l.nan_c ? std::numeric_limits<float>::quiet_NaN() : value();

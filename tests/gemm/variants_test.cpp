@@ -199,7 +199,9 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
             c["prefetch"] = 4;
             c["compute"] = compute;
             const bool direct = std::string(stream) == "direct";
-            const Layout padded{.pad = 1, .offset = 1};
+            // NaN in every ld padding: direct kernels read B in place, and an odd bf16 k
+            // block must not pull in the element after a column (pad = 1) as a pair's half.
+            const Layout padded{.pad = 1, .offset = 1, .nan_outside = true};
             std::vector<std::pair<Problem, Layout>> problems = {
                 {problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f), padded},
                 {problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), Layout{}}};
@@ -299,13 +301,10 @@ TEST(GemmChecker, RejectsAVariantThatDropsTheLastK) {
 // row count 1..8 and every transpose it applies to, k across the kernel's 16-lane tail and
 // its k chunks (1024 floats for 8 rows, 8192 for 1), alpha/beta, NaN in C under beta = 0,
 // padded and misaligned operands, 1 and 2 threads.
-TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
-  const Variant* v = Registry::instance().find("gemm/cpu/avx512/f32");
-  ASSERT_NE(v, nullptr);
-  if (!v->available().ok()) GTEST_SKIP() << "needs AVX-512";
+void check_dot(const Variant* v) {
   auto check = [&](int64_t m, int64_t n, int64_t k, Trans ta, Trans tb, float alpha, float beta,
                    Layout l, int threads) {
-    Problem p = Problem::dense(Dtype::f32, m, n, k, ta, tb);
+    Problem p = Problem::dense(v->info().dtype, m, n, k, ta, tb);
     p.alpha = alpha;
     p.beta = beta;
     const Json c = {{"algo", "dot"}, {"threads", threads}};
@@ -318,7 +317,7 @@ TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
       for (int64_t k : {1, 15, 17, 600, 2100}) {
         for (Trans ta : kTrans) check(small, 53, k, ta, Trans::N, 1.0f, 0.0f, {}, threads);
         for (Trans tb : kTrans) check(45, small, k, Trans::T, tb, -1.5f, 1.0f, {}, threads);
-        if (HasFailure()) return;
+        if (::testing::Test::HasFailure()) return;
       }
   Layout l;
   l.pad = 3;
@@ -328,6 +327,21 @@ TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
   check(300, 5, 777, Trans::T, Trans::T, -1.5f, 0.0f, l, 1);
   l.nan_c = false;
   check(8, 301, 1031, Trans::T, Trans::N, 0.5f, -1.5f, l, 2);
+}
+
+// fp32, and bf16 (the large operand widened as it is loaded, the small one into the
+// workspace).
+TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
+  for (const char* name : {"gemm/cpu/avx512/f32", "gemm/cpu/avx512/bf16"}) {
+    SCOPED_TRACE(name);
+    const Variant* v = Registry::instance().find(name);
+    ASSERT_NE(v, nullptr);
+    if (!v->available().ok()) continue;
+    check_dot(v);
+    if (HasFailure()) return;
+  }
+  const Variant* v = Registry::instance().find("gemm/cpu/avx512/f32");
+  if (!v->available().ok()) GTEST_SKIP() << "needs AVX-512";
   // Where it does not apply, the reason names the condition.
   const Problem wide = Problem::dense(Dtype::f32, 9, 64, 64);
   EXPECT_NE(v->can_implement({{"algo", "dot"}}, wide).message().find("at most 8"),
@@ -353,9 +367,15 @@ TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
   const Json dt = v->default_config(Problem::dense(Dtype::f32, 4096, 16, 4096, Trans::T, Trans::N));
   EXPECT_EQ(dt["stream"], "direct");
   EXPECT_EQ(dt["mr"], 16);
+  // bf16 decode shapes: dot products for a few rows, B pairs read in place beyond.
   const Variant* vb = Registry::instance().find("gemm/cpu/avx512/bf16");
-  if (vb && vb->available().ok())
-    EXPECT_FALSE(vb->can_implement({{"algo", "dot"}}, Problem::dense(Dtype::bf16, 1, 64, 64)).ok());
+  if (vb && vb->available().ok()) {
+    EXPECT_EQ(vb->default_config(Problem::dense(Dtype::bf16, 1, 4096, 4096))["algo"], "dot");
+    const Json b16 = vb->default_config(Problem::dense(Dtype::bf16, 16, 4096, 4096));
+    EXPECT_EQ(b16["algo"], "blis");
+    EXPECT_EQ(b16["stream"], "direct");
+    EXPECT_EQ(b16["compute"], "native");
+  }
 }
 
 TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
@@ -406,7 +426,10 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
   EXPECT_NE(
       reason(v, p, {{"stream", "direct"}, {"threads", 1}, {"mr", 16}, {"nr", 28}}).find("direct"),
       std::string::npos);
-  EXPECT_NE(reason(vb, pb, {{"stream", "direct"}}).find("fp32"), std::string::npos);
+  // bf16 direct reads B's (k, k+1) pairs as they lie: vdpbf16ps, not widened.
+  EXPECT_NE(reason(vb, pb, {{"stream", "direct"}, {"compute", "widen"}}).find("native"),
+            std::string::npos);
+  EXPECT_TRUE(vb->can_implement({{"stream", "direct"}, {"compute", "native"}}, pb).ok());
   EXPECT_FALSE(v->can_implement({{"bogus", 1}}, p).ok());
   EXPECT_FALSE(v->can_implement({{"mr", "32"}}, p).ok());  // wrong JSON type
   EXPECT_FALSE(v->can_implement(d, pb).ok());              // dtype mismatch

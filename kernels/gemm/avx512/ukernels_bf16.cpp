@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "gemm/avx512/tile.h"
 #include "gemm/ukernel.h"
 
 namespace perfcal::gemm::ukr {
@@ -35,31 +36,13 @@ __attribute__((always_inline)) inline void step(__m512 (&acc)[NR][MV], const uin
               : [a] "v"(av[v]), [bj] "m"(bp[j]));
 }
 
-inline __mmask16 row_mask(int m, int v) {
-  int rows = m - 16 * v;
-  if (rows >= 16) return 0xffff;
-  if (rows <= 0) return 0;
-  return static_cast<__mmask16>((1u << rows) - 1);
-}
-
 template <int MV, int NR>
 void kernel(const Args& args) {
   constexpr int MR = 16 * MV;
   const uint16_t* __restrict a = static_cast<const uint16_t*>(args.a);
   const uint16_t* __restrict b = static_cast<const uint16_t*>(args.b);
-  float* c = args.c;
-  const int64_t ldc = args.ldc;
-
   __m512 acc[NR][MV];
-#pragma GCC unroll 32
-  for (int j = 0; j < NR; ++j)
-#pragma GCC unroll 8
-    for (int v = 0; v < MV; ++v) acc[j][v] = _mm512_setzero_ps();
-
-  // Pull the C tile towards L1 while the k loop runs.
-  for (int j = 0; j < args.n; ++j)
-    for (int v = 0; v < MV; ++v)
-      _mm_prefetch(reinterpret_cast<const char*>(c + j * ldc + 16 * v), _MM_HINT_T0);
+  begin_tile<MV, NR>(acc, args);
 
   int64_t kp = args.kc / 2;  // k pairs
   if (args.next.groups > 0) {
@@ -105,35 +88,18 @@ void kernel(const Args& args) {
     b += 2 * NR;
   }
 
-  const __m512 valpha = _mm512_set1_ps(args.alpha);
-  const __m512 vbeta = _mm512_set1_ps(args.beta);
-  const bool read_c = args.beta != 0.0f;
-  if (args.m == MR && args.n == NR) {
-#pragma GCC unroll 32
-    for (int j = 0; j < NR; ++j)
-#pragma GCC unroll 8
-      for (int v = 0; v < MV; ++v) {
-        float* p = c + j * ldc + 16 * v;
-        __m512 r = _mm512_mul_ps(acc[j][v], valpha);
-        if (read_c) r = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(p), r);
-        _mm512_storeu_ps(p, r);
-      }
-    return;
-  }
-  __mmask16 mask[MV];
-  for (int v = 0; v < MV; ++v) mask[v] = row_mask(args.m, v);
-#pragma GCC unroll 32
-  for (int j = 0; j < NR; ++j) {
-    if (j >= args.n) break;
-#pragma GCC unroll 8
-    for (int v = 0; v < MV; ++v) {
-      if (!mask[v]) continue;
-      float* p = c + j * ldc + 16 * v;
-      __m512 r = _mm512_mul_ps(acc[j][v], valpha);
-      if (read_c) r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask[v], p), r);
-      _mm512_mask_storeu_ps(p, mask[v], r);
-    }
-  }
+  end_tile<MV, NR, false>(acc, args);
+}
+
+// The same tile with B read in place ("direct"): per k pair, each column's (k, k+1) pair is
+// one 32-bit broadcast straight from B (bf16 columns are contiguous in k), so decode-time
+// GEMMs skip packing the weights, as the fp32 direct kernels do.
+template <int MV, int NR>
+void direct_kernel(const Args& args) {
+  __m512 acc[NR][MV];
+  begin_tile<MV, NR>(acc, args);
+  direct_loop<true, MV, NR>(acc, args);
+  end_tile<MV, NR, true>(acc, args);
 }
 
 // Cycles (TSC) for `iters` rounds of 12 independent accumulator updates.
@@ -176,6 +142,17 @@ double avx512_dpbf16_over_fma() {
 const Desc kAvx512Bf16[] = {
     {32, 12, &kernel<2, 12>}, {32, 14, &kernel<2, 14>}, {48, 8, &kernel<3, 8>},
     {64, 6, &kernel<4, 6>},   {16, 28, &kernel<1, 28>}, {16, 14, &kernel<1, 14>},
+    {0, 0, nullptr},
+};
+
+// The fp32 direct shapes (tile.h: at most 14 column streams).
+const Desc kAvx512Bf16Direct[] = {
+    {32, 12, &direct_kernel<2, 12>},
+    {32, 14, &direct_kernel<2, 14>},
+    {48, 8, &direct_kernel<3, 8>},
+    {64, 6, &direct_kernel<4, 6>},
+    {16, 14, &direct_kernel<1, 14>},
+    {32, 8, &direct_kernel<2, 8>},
     {0, 0, nullptr},
 };
 
