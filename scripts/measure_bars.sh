@@ -31,10 +31,10 @@ for part in "${parts[@]}"; do
         --filter "(probe/cpu/fma/|gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/$squares)" \
         --out "$out/gemm.json" 2>&1 | tee "$out/gemm.log" ;;
     gemm-skinny)
-      # Decode-time GEMMs, f32, beside both baselines: M = 1..64 rows of 4096 x 4096, and the
-      # same through PyTorch's x W^T (m = 4096, n = M, A transposed).
+      # Decode-time GEMMs, f32 and bf16, beside the baselines: M = 1..64 rows of 4096 x 4096,
+      # and the same through PyTorch's x W^T (m = 4096, n = M, A transposed).
       "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 1 \
-        --filter "gemm/cpu/(avx512|openblas|onednn)/f32/(k:4096/m:(1|2|4|8|16|32|64)/n:4096/ta:N/tb:N|k:4096/m:4096/n:(1|2|4|8|16|32|64)/ta:T/tb:N)/" \
+        --filter "gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/(k:4096/m:(1|2|4|8|16|32|64)/n:4096/ta:N/tb:N|k:4096/m:4096/n:(1|2|4|8|16|32|64)/ta:T/tb:N)/" \
         --out "$out/gemm-skinny.json" 2>&1 | tee "$out/gemm-skinny.log" ;;
     gemm-shapes)
       # The 512-token LLM shapes, f32, beside both baselines: the per-shape ratios issue 3

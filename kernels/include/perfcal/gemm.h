@@ -62,14 +62,16 @@ struct CpuGemmConfig {
   // panel first; for skinny problems (few rows of A), where packing B is most of the time
   // and otherwise waits on memory with no arithmetic to overlap. Needs B private to the
   // thread (threads = 1 or parallel_loop "jc"). "none": pack the whole block first.
-  // "direct" (fp32 AVX-512, B not transposed): B is not packed at all; the micro-kernels
-  // broadcast it from where it lies, nr column streams (the default up to 256 rows of A,
-  // with kc up to 4096: no B panel has to stay in L1).
+  // "direct" (AVX-512, B not transposed, or A transposed and run on C^T): B is not packed
+  // at all; the micro-kernels broadcast it from where it lies, nr column streams, kc up to
+  // 4096 (no B panel has to stay in L1). fp32: the default up to 256 rows of A; bf16 (with
+  // compute "native": B's (k, k+1) pairs go to vdpbf16ps as they lie): up to 32 rows where
+  // that instruction is half the FMA rate.
   std::string stream = "none";
   // "dot": skinny problems (at most 8 rows of op(A) with B not transposed, or 8 columns of
   // op(B) with A transposed) as dot products that read the large operand once, in place,
-  // contiguous in k, with no packing (AVX-512 fp32; the blocking fields are unused). "blis":
-  // the five loops around the micro-kernels.
+  // contiguous in k, with no packing (AVX-512, fp32 or bf16 widened as it is loaded; the
+  // blocking fields are unused). "blis": the five loops around the micro-kernels.
   std::string algo = "blis";
   // bf16 only: "native" multiplies bf16 pairs with vdpbf16ps; "widen" converts the panels to
   // fp32 while packing and runs the fp32 FMA kernels (products of bf16 values are exact in
