@@ -476,7 +476,8 @@ const ukr::Desc* find_kernel(const KernelSet& ks, const CpuGemmConfig& c) {
   return nullptr;
 }
 
-CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads, int mr, int nr) {
+CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads, int mr, int nr,
+                             const std::string& compute) {
   const CpuInfo& ci = cpu_info();
   CpuGemmConfig c;
   // bf16: widen to fp32 FMA where this core's vdpbf16ps delivers fewer FLOP/s than its
@@ -485,6 +486,7 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     static const double ratio = ukr::avx512_dpbf16_over_fma();
     if (ratio < 0.9) c.compute = "widen";
   }
+  if (!compute.empty()) c.compute = compute;
   const int64_t es = packed_size(c, ks.dtype);
   const int kp = k_pack(c, ks.dtype);
   c.mr = mr > 0 ? mr : ks.default_mr;
@@ -554,8 +556,10 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   const int64_t direct_rows = c.compute == "widen" ? 32 : direct_swaps(p) ? 64 : 256;
   // With threads, direct B needs the "jc" split (B private): enough columns for a few
   // 14-wide panels per thread, as the "jc" default above asks of packed configs.
-  const bool direct = ks.direct_table && mr <= 0 && nr <= 0 && direct_possible(p) &&
-                      q.m <= direct_rows && (threads == 1 || q.n >= int64_t{threads} * 8 * 14);
+  // Not when widening was asked for: direct reads B as it lies.
+  const bool direct = ks.direct_table && mr <= 0 && nr <= 0 && compute != "widen" &&
+                      direct_possible(p) && q.m <= direct_rows &&
+                      (threads == 1 || q.n >= int64_t{threads} * 8 * 14);
   if (direct) {
     c.stream = "direct";
     c.compute = "native";
@@ -783,12 +787,16 @@ SearchSpace BlisVariant::search_space(const Problem& p) const {
 
 Status BlisVariant::parse(const Json& config, const Problem& p, CpuGemmConfig* out) const {
   if (!config.is_object()) return Status::Invalid("config must be a JSON object");
-  // Blocks follow the register block when only mr/nr are given.
+  // Blocks follow the register block when only mr/nr are given, and the path follows compute
+  // (a widened bf16 config never defaults to B read in place).
   auto get = [&](const char* key) {
     return config.contains(key) && config[key].is_number_integer() ? config[key].get<int>() : 0;
   };
-  Json merged = Json(
-      gemm::default_config(p, *kernel_set(isa_, dtype_), cpu_info().cores, get("mr"), get("nr")));
+  const std::string compute = config.contains("compute") && config["compute"].is_string()
+                                  ? config["compute"].get<std::string>()
+                                  : std::string();
+  Json merged = Json(gemm::default_config(p, *kernel_set(isa_, dtype_), cpu_info().cores, get("mr"),
+                                          get("nr"), compute));
   for (auto it = config.begin(); it != config.end(); ++it) {
     if (!merged.contains(it.key()))
       return Status::Invalid("unknown config field \"" + it.key() + "\"");

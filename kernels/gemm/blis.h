@@ -55,9 +55,10 @@ const ukr::Desc* find_kernel(const KernelSet& ks, const CpuGemmConfig& c);
 
 // Analytical default blocking (Low et al. 2016, "Analytical modeling is enough for
 // high-performance BLIS") from the cache sizes device discovery found. mr/nr 0 = the kernel
-// set's default shape; otherwise the blocks are derived for the given shape.
+// set's default shape; otherwise the blocks are derived for the given shape. compute: bf16's
+// compute when a config asks for one ("widen" then rules out B read in place).
 CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads, int mr = 0,
-                             int nr = 0);
+                             int nr = 0, const std::string& compute = "");
 
 // The one validity check: every constraint, each with its reason.
 Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& ks);

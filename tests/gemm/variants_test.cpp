@@ -430,6 +430,10 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
   EXPECT_NE(reason(vb, pb, {{"stream", "direct"}, {"compute", "widen"}}).find("native"),
             std::string::npos);
   EXPECT_TRUE(vb->can_implement({{"stream", "direct"}, {"compute", "native"}}, pb).ok());
+  // A partial config asking for widening on a shape whose default reads B in place gets a
+  // packed default to fill the rest from (16 rows: direct by default on any bf16 core).
+  EXPECT_TRUE(
+      vb->can_implement({{"compute", "widen"}}, Problem::dense(Dtype::bf16, 16, 256, 256)).ok());
   EXPECT_FALSE(v->can_implement({{"bogus", 1}}, p).ok());
   EXPECT_FALSE(v->can_implement({{"mr", "32"}}, p).ok());  // wrong JSON type
   EXPECT_FALSE(v->can_implement(d, pb).ok());              // dtype mismatch
