@@ -50,11 +50,16 @@ void block(const DotArgs& a, int64_t s) {
 #pragma GCC unroll 4
     for (int j = 0; j < NJ; ++j) acc[r][j] = _mm512_setzero_ps();
   const Ty* y[NJ];
+#pragma GCC unroll 4
   for (int j = 0; j < NJ; ++j) y[j] = static_cast<const Ty*>(a.y) + (s + j) * a.ldy;
   int64_t k = 0;
   for (; k + 16 <= a.k; k += 16) fma_step<Ty, R, NJ>(acc, a, y, k, 0xffff);
   if (k < a.k) fma_step<Ty, R, NJ>(acc, a, y, k, static_cast<__mmask16>((1u << (a.k - k)) - 1));
+    // Unrolled like every loop over acc: one element indexed at run time keeps the whole
+    // array in memory, and the k loop then stores every accumulator after each FMA.
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int j = 0; j < NJ; ++j) {
       float* out = a.c + r * a.cr + (s + j) * a.cs;
       const float v = a.alpha * _mm512_reduce_add_ps(acc[r][j]);
