@@ -65,7 +65,11 @@ void kernel(const Args& args) {
   // Edge tile: spill the accumulators to an aligned scratch tile and update only the
   // m x n valid part (AVX2 has no cheap per-lane masked store for every width).
   alignas(32) float tile[NR][MR];
+  // Unrolled: an acc element indexed at run time would keep the whole tile in memory, k
+  // loop included.
+#pragma GCC unroll 16
   for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 8
     for (int v = 0; v < MV; ++v) _mm256_store_ps(&tile[j][8 * v], acc[j][v]);
   for (int j = 0; j < args.n; ++j)
     for (int i = 0; i < args.m; ++i) {
