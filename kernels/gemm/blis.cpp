@@ -396,10 +396,12 @@ void run_dot(const Problem& p, const Tin* A, const Tin* B, float* C, const CpuGe
   // contiguous in k; y: the large one's, read in place.
   const Tin* xs = small_a ? A : B;
   const int64_t ldxs = small_a ? p.lda : p.ldb;
-  const float* x = reinterpret_cast<const float*>(xs);
-  int64_t ldx = ldxs;
   const bool x_rk = small_a ? p.ta == Trans::N : p.tb == Trans::T;  // element (r, k) at r + k ld
-  if (x_rk || !std::is_same_v<Tin, float>) {
+  const float* x = nullptr;
+  int64_t ldx = ldxs;
+  if constexpr (std::is_same_v<Tin, float>)
+    if (!x_rk) x = xs;  // fp32 rows contiguous in k: used in place
+  if (!x) {
     // Stored the other way, or bf16: transposed or widened into the workspace.
     float* xt = reinterpret_cast<float*>(ws);
     auto f32 = [](Tin v) {
