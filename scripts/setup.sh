@@ -10,6 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev
   libhwloc-dev hwloc
   libopenblas-dev libdnnl-dev
+  ocl-icd-opencl-dev  # dnnl-config.cmake finds OpenCL; libdnnl-dev only recommends it
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev libomp-dev  # libFuzzer, sanitizers; clang OpenMP (+ Archer) for TSan
 )
