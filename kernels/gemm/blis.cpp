@@ -27,7 +27,8 @@ void to_json(Json& j, const CpuGemmConfig& c) {
            {"prefetch", c.prefetch},
            {"stream", c.stream},
            {"compute", c.compute},
-           {"algo", c.algo}};
+           {"algo", c.algo},
+           {"broadcast", c.broadcast}};
 }
 
 void from_json(const Json& j, CpuGemmConfig& c) {
@@ -43,6 +44,8 @@ void from_json(const Json& j, CpuGemmConfig& c) {
   c.stream = j.value("stream", std::string("none"));
   j.at("compute").get_to(c.compute);
   c.algo = j.value("algo", std::string("blis"));  // absent before the field existed
+  // Absent before the field existed, when every AVX-512 kernel used the embedded form.
+  c.broadcast = j.value("broadcast", std::string("embedded"));
 }
 
 }  // namespace perfcal
@@ -478,10 +481,21 @@ const ukr::Desc* find_kernel(const KernelSet& ks, const CpuGemmConfig& c) {
   return nullptr;
 }
 
+namespace {
+ukr::Fn kernel_fn(const ukr::Desc& d, const CpuGemmConfig& c) {
+  return c.broadcast == "embedded" ? d.embedded : d.fn;
+}
+}  // namespace
+
 CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads, int mr, int nr,
                              const std::string& compute) {
   const CpuInfo& ci = cpu_info();
   CpuGemmConfig c;
+  // The broadcast form this core runs faster (ukernel.h's Desc), measured once (~0.1 ms).
+  if (ks.table->embedded && kernel_set_available(ks).ok()) {
+    static const double embedded = ukr::avx512_embedded_over_register();
+    if (embedded > 1.0) c.broadcast = "embedded";
+  }
   // bf16: widen to fp32 FMA where this core's vdpbf16ps delivers fewer FLOP/s than its
   // FMA (measured once; on the KVM Sapphire Rapids this was written on, about half).
   if (ks.widen_table && kernel_set_available(ks).ok()) {
@@ -617,6 +631,10 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
     return Status::Invalid("compute must be \"native\" or \"widen\"");
   if (c.compute == "widen" && !ks.widen_table)
     return Status::Invalid("compute \"widen\" is only for bf16 with AVX-512");
+  if (c.broadcast != "register" && c.broadcast != "embedded")
+    return Status::Invalid("broadcast must be \"register\" or \"embedded\"");
+  if (c.broadcast == "embedded" && !ks.table->embedded)
+    return Status::Invalid("broadcast \"embedded\" exists only for the AVX-512 kernels");
   if (c.stream != "none" && c.stream != "b" && c.stream != "direct")
     return Status::Invalid("stream must be \"none\", \"b\" or \"direct\"");
   // "direct" kernels broadcast B from where it lies, k contiguous within a column (bf16:
@@ -695,6 +713,7 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
   else
     s.push_back({"stream", {"none", "b"}});
   if (ks.widen_table) s.push_back({"compute", {"native", "widen"}});
+  if (ks.table->embedded) s.push_back({"broadcast", {"register", "embedded"}});
   return s;
 }
 
@@ -735,6 +754,7 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
   }
   const ukr::Desc* d = find_kernel(ks, c);
   if (!d) return Status::Invalid("no micro-kernel for this mr x nr");
+  const ukr::Fn fn = kernel_fn(*d, c);
   // Direct on C^T (loop_problem): the operands trade places and the tiles are transposed.
   const bool swap = c.stream == "direct" && direct_swaps(p);
   const void* a = swap ? ops.b : ops.a;
@@ -742,15 +762,15 @@ Status run(const Problem& p, const Operands& ops, const CpuGemmConfig& c, const 
   const Problem q = loop_problem(c, p);
   if (widened(c, p.dtype))
     run_typed<uint16_t, float, 1>(q, static_cast<const uint16_t*>(a),
-                                  static_cast<const uint16_t*>(b), ops.c, c, d->fn, ks.widen_pack,
+                                  static_cast<const uint16_t*>(b), ops.c, c, fn, ks.widen_pack,
                                   ws->data(), swap);
   else if (bf16)
     run_typed<uint16_t, uint16_t, 2>(q, static_cast<const uint16_t*>(a),
-                                     static_cast<const uint16_t*>(b), ops.c, c, d->fn, ks.pack,
+                                     static_cast<const uint16_t*>(b), ops.c, c, fn, ks.pack,
                                      ws->data(), swap);
   else
     run_typed<float, float, 1>(q, static_cast<const float*>(a), static_cast<const float*>(b), ops.c,
-                               c, d->fn, ks.pack, ws->data(), swap);
+                               c, fn, ks.pack, ws->data(), swap);
   return Status::Ok();
 }
 

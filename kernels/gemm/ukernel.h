@@ -65,9 +65,17 @@ struct Args {
 
 using Fn = void (*)(const Args&);
 
+// Two forms of one tile on AVX-512 (CpuGemmConfig.broadcast): `fn` broadcasts each B
+// element (pair) into a register and multiplies register by register; `embedded` folds the
+// broadcast into the FMA as a {1to16} memory operand. Which is faster depends on the core
+// (one thread: on a Sapphire Rapids KVM guest the register form ran 0.93x embedded in the
+// 1024^3 GEMM; on a Zen 5 the embedded form ran 0.87-0.92x register, kernels alone), so
+// avx512_embedded_over_register() measures it. Null `embedded`: the register form only
+// (AVX2, portable: no embedded broadcasts).
 struct Desc {
   int mr, nr;
   Fn fn;
+  Fn embedded = nullptr;
 };
 
 // Packs one panel: element (r, k) of op(X), r < rows, k < kb, with x pointing at (0, 0) of
@@ -107,6 +115,10 @@ extern const DotFn kAvx512DotBf16;
 // FLOP rate of vdpbf16ps over that of fp32 FMA on this core, from a ~0.1 ms loop of each
 // (avx512/ukernels_bf16.cpp). Call only where AVX512_BF16 exists.
 double avx512_dpbf16_over_fma();
+
+// Speed of the embedded-broadcast form of the 32x12 fp32 kernel over its register form, on
+// panels in L1 (~0.1 ms each, interleaved, best of 5; avx512/ukernels_f32.cpp). AVX-512 only.
+double avx512_embedded_over_register();
 
 // Tables exported by the ISA files; terminated by an entry with fn == nullptr.
 extern const Desc kAvx512F32[];

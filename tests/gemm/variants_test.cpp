@@ -162,17 +162,22 @@ TEST_P(EveryVariant, Threads) {
 // Small blocks (mc = 2 MR, nc = 2 NR, small kc) for every compiled micro-kernel shape, so
 // every block boundary and every edge-tile mask of every kernel runs, with 1 and 2 threads
 // over each parallel loop, B panels packed up front, streamed (packed at first use) and read
-// in place ("direct", B not transposed; a last panel narrower than NR on every shape).
+// in place ("direct", B not transposed; a last panel narrower than NR on every shape), in
+// every compute and broadcast form the space offers.
 TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
   Json base = v_->default_config(problem(64, 64, 64));
   if (!base.contains("mr")) GTEST_SKIP() << "no tunable blocking (baseline)";
   std::set<std::pair<int, int>> shapes;
-  std::vector<std::string> computes = {"native"};
-  for (const auto& ps : v_->search_space(problem(64, 64, 64)))
-    if (ps.name == "compute") {
-      computes.clear();
-      for (const auto& c : ps.values) computes.push_back(c.get<std::string>());
-    }
+  auto values = [&](const char* field, std::vector<std::string> fallback) {
+    for (const auto& ps : v_->search_space(problem(64, 64, 64)))
+      if (ps.name == field) {
+        fallback.clear();
+        for (const auto& c : ps.values) fallback.push_back(c.get<std::string>());
+      }
+    return fallback;
+  };
+  const std::vector<std::string> computes = values("compute", {"native"});
+  const std::vector<std::string> broadcasts = values("broadcast", {base["broadcast"]});
   for (const auto& ps : v_->search_space(problem(64, 64, 64)))
     if (ps.name == "mr")
       for (const auto& mr : ps.values)
@@ -182,53 +187,55 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
   int compiled = 0;
   std::set<std::pair<int, int>> direct_shapes;
   for (const std::string& compute : computes)
-    for (auto [mr, nr] : shapes) {
-      for (int threads : {1, 2})
-        for (const char* loop : {"ic", "jr", "jc"})
-          for (const char* stream : {"none", "b", "direct"}) {
-            if (threads == 1 && std::string(loop) != "ic") continue;
-            Json c = base;
-            c["stream"] = stream;
-            c["mr"] = mr;
-            c["nr"] = nr;
-            c["mc"] = 2 * mr;
-            c["nc"] = 2 * nr;
-            c["kc"] = 8;
-            c["threads"] = threads;
-            c["parallel_loop"] = loop;
-            c["prefetch"] = 4;
-            c["compute"] = compute;
-            const bool direct = std::string(stream) == "direct";
-            // NaN in every ld padding: direct kernels read B in place, and an odd bf16 k
-            // block must not pull in the element after a column (pad = 1) as a pair's half.
-            const Layout padded{.pad = 1, .offset = 1, .nan_outside = true};
-            std::vector<std::pair<Problem, Layout>> problems = {
-                {problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f), padded},
-                {problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), Layout{}}};
-            // Direct, both ways B's role is read in place: B as is (not transposed; both
-            // problems above that qualify do too), and a transposed A on C^T, with the tiles
-            // stored transposed (A transposed, more rows than columns; and both
-            // transposed); edge rows and columns everywhere.
-            if (direct) {
-              problems.push_back(
-                  {problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::N, 1.0f, -1.5f), padded});
-              problems.push_back(
-                  {problem(4 * nr + 5, mr + 3, 29, Trans::T, Trans::N, 1.0f, 0.5f), padded});
-              problems.push_back(
-                  {problem(3 * nr + 2, 2 * mr - 1, 23, Trans::T, Trans::T, 1.0f, 0.5f), padded});
+    for (const std::string& broadcast : broadcasts)
+      for (auto [mr, nr] : shapes) {
+        for (int threads : {1, 2})
+          for (const char* loop : {"ic", "jr", "jc"})
+            for (const char* stream : {"none", "b", "direct"}) {
+              if (threads == 1 && std::string(loop) != "ic") continue;
+              Json c = base;
+              c["stream"] = stream;
+              c["mr"] = mr;
+              c["nr"] = nr;
+              c["mc"] = 2 * mr;
+              c["nc"] = 2 * nr;
+              c["kc"] = 8;
+              c["threads"] = threads;
+              c["parallel_loop"] = loop;
+              c["prefetch"] = 4;
+              c["compute"] = compute;
+              c["broadcast"] = broadcast;
+              const bool direct = std::string(stream) == "direct";
+              // NaN in every ld padding: direct kernels read B in place, and an odd bf16 k
+              // block must not pull in the element after a column (pad = 1) as a pair's half.
+              const Layout padded{.pad = 1, .offset = 1, .nan_outside = true};
+              std::vector<std::pair<Problem, Layout>> problems = {
+                  {problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::T, 1.0f, -1.5f), padded},
+                  {problem(2 * mr - 1, 3 * nr - 1, 17, Trans::T, Trans::N), Layout{}}};
+              // Direct, both ways B's role is read in place: B as is (not transposed; both
+              // problems above that qualify do too), and a transposed A on C^T, with the tiles
+              // stored transposed (A transposed, more rows than columns; and both
+              // transposed); edge rows and columns everywhere.
+              if (direct) {
+                problems.push_back(
+                    {problem(5 * mr + 3, 5 * nr + 1, 37, Trans::N, Trans::N, 1.0f, -1.5f), padded});
+                problems.push_back(
+                    {problem(4 * nr + 5, mr + 3, 29, Trans::T, Trans::N, 1.0f, 0.5f), padded});
+                problems.push_back(
+                    {problem(3 * nr + 2, 2 * mr - 1, 23, Trans::T, Trans::T, 1.0f, 0.5f), padded});
+              }
+              // A config can be valid on one problem and not another (direct needs B panels
+              // private to a thread, and B not transposed or A transposed).
+              bool ran = false;
+              for (const auto& [p, layout] : problems) {
+                if (!v_->can_implement(c, p).ok()) continue;  // e.g. shape not compiled
+                ran = true;
+                if (direct) direct_shapes.insert({mr, nr});
+                expect_ok(p, c, layout);
+              }
+              compiled += ran;
             }
-            // A config can be valid on one problem and not another (direct needs B panels
-            // private to a thread, and B not transposed or A transposed).
-            bool ran = false;
-            for (const auto& [p, layout] : problems) {
-              if (!v_->can_implement(c, p).ok()) continue;  // e.g. shape not compiled
-              ran = true;
-              if (direct) direct_shapes.insert({mr, nr});
-              expect_ok(p, c, layout);
-            }
-            compiled += ran;
-          }
-    }
+      }
   // Where the space offers direct, its kernels ran on every shape they exist in (all the
   // AVX-512 fp32 shapes but 16x28, whose 28 column pointers would not fit in registers).
   for (const auto& ps : v_->search_space(problem(64, 64, 64)))
@@ -406,6 +413,17 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
   EXPECT_NE(reason(v, p, {{"parallel_loop", "kk"}}).find("parallel_loop"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"prefetch", -1}}).find("prefetch"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"stream", "c"}}).find("stream"), std::string::npos);
+  EXPECT_NE(reason(v, p, {{"broadcast", "both"}}).find("broadcast"), std::string::npos);
+  EXPECT_TRUE(v->can_implement({{"broadcast", "embedded"}}, p).ok());
+  EXPECT_TRUE(v->can_implement({{"broadcast", "register"}}, p).ok());
+  // The AVX2 kernels have no embedded broadcasts (AVX2 has none).
+  const Variant* v2 = Registry::instance().find("gemm/cpu/avx2/f32");
+  ASSERT_NE(v2, nullptr);
+  EXPECT_NE(reason(v2, p, {{"broadcast", "embedded"}}).find("AVX-512"), std::string::npos);
+  // A config saved before the field existed ran the embedded form.
+  Json old = d;
+  old.erase("broadcast");
+  EXPECT_EQ(old.get<CpuGemmConfig>().broadcast, "embedded");
   EXPECT_NE(
       reason(v, p, {{"stream", "b"}, {"threads", 2}, {"parallel_loop", "ic"}}).find("private"),
       std::string::npos);

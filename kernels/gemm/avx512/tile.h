@@ -130,49 +130,72 @@ __attribute__((always_inline)) inline void end_tile(__m512 (&acc)[NR][MV], const
 // pointers and accumulators inside the k loop. D: byte offset of this k step from the bases
 // (the loop is unrolled over k). Column J is a template argument, not a generic lambda:
 // clang does not capture asm operands inside one (the TSan build, clang's, failed).
+// kEmbedded: the element (pair) is broadcast inside the instruction ({1to16}); otherwise
+// once into a register for the MV instructions (ukernel.h's Desc: which form is faster
+// depends on the core). asm either way: GCC otherwise hoists the broadcasts into registers
+// and spills accumulators.
 #define PERFCAL_DIRECT_OP(OP)                                  \
-  if constexpr (J % 3 == 0)                                    \
+  if constexpr (s == 0)                                        \
     __asm__(OP " %c[d](%[b])%{1to16%}, %[a], %[c]"             \
             : [c] "+v"(acc[J][v])                              \
             : [a] "v"(av[v]), [b] "r"(b), [d] "i"(D));         \
   else                                                         \
     __asm__(OP " %c[d](%[b],%[ld],%c[s])%{1to16%}, %[a], %[c]" \
             : [c] "+v"(acc[J][v])                              \
-            : [a] "v"(av[v]), [b] "r"(b), [ld] "r"(ld), [d] "i"(D), [s] "i"(J % 3))
+            : [a] "v"(av[v]), [b] "r"(b), [ld] "r"(ld), [d] "i"(D), [s] "i"(s))
 
-template <bool kBf16, int MV, int NR, int D, int J>
+template <bool kBf16, bool kEmbedded, int MV, int NR, int D, int J>
 __attribute__((always_inline)) inline void direct_column(__m512 (&acc)[NR][MV],
                                                          const __m512 (&av)[MV],
                                                          const char* const* base, int64_t ld) {
   const char* b = base[J / 3];
+  constexpr int s = J % 3;
+  if constexpr (kEmbedded) {
 #pragma GCC unroll 8
-  for (int v = 0; v < MV; ++v) {
-    // The B element (pair) is broadcast from memory inside the instruction ({1to16}); asm
-    // because GCC otherwise hoists the broadcasts into registers and spills accumulators.
-    if constexpr (kBf16) {
-      PERFCAL_DIRECT_OP("vdpbf16ps");
-    } else {
-      PERFCAL_DIRECT_OP("vfmadd231ps");
+    for (int v = 0; v < MV; ++v) {
+      if constexpr (kBf16) {
+        PERFCAL_DIRECT_OP("vdpbf16ps");
+      } else {
+        PERFCAL_DIRECT_OP("vfmadd231ps");
+      }
+    }
+  } else {
+    __m512 bj;  // 32 bits: one fp32 element or one bf16 pair
+    if constexpr (s == 0)
+      __asm__("vbroadcastss %c[d](%[b]), %[r]" : [r] "=v"(bj) : [b] "r"(b), [d] "i"(D));
+    else
+      __asm__("vbroadcastss %c[d](%[b],%[ld],%c[s]), %[r]"
+              : [r] "=v"(bj)
+              : [b] "r"(b), [ld] "r"(ld), [d] "i"(D), [s] "i"(s));
+#pragma GCC unroll 8
+    for (int v = 0; v < MV; ++v) {
+      if constexpr (kBf16)
+        __asm__("vdpbf16ps %[bj], %[a], %[c]" : [c] "+v"(acc[J][v]) : [a] "v"(av[v]), [bj] "v"(bj));
+      else
+        __asm__("vfmadd231ps %[bj], %[a], %[c]"
+                : [c] "+v"(acc[J][v])
+                : [a] "v"(av[v]), [bj] "v"(bj));
     }
   }
 }
 #undef PERFCAL_DIRECT_OP
 
-template <bool kBf16, int MV, int NR, int D, int... J>
+template <bool kBf16, bool kEmbedded, int MV, int NR, int D, int... J>
 __attribute__((always_inline)) inline void direct_columns(__m512 (&acc)[NR][MV],
                                                           const __m512 (&av)[MV],
                                                           const char* const* base, int64_t ld,
                                                           std::integer_sequence<int, J...>) {
-  (direct_column<kBf16, MV, NR, D, J>(acc, av, base, ld), ...);
+  (direct_column<kBf16, kEmbedded, MV, NR, D, J>(acc, av, base, ld), ...);
 }
 
-template <bool kBf16, int MV, int NR, int D>
+template <bool kBf16, bool kEmbedded, int MV, int NR, int D>
 __attribute__((always_inline)) inline void direct_step(__m512 (&acc)[NR][MV], const float* a,
                                                        const char* const* base, int64_t ld) {
   __m512 av[MV];
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) av[v] = _mm512_load_ps(a + 16 * v);
-  direct_columns<kBf16, MV, NR, D>(acc, av, base, ld, std::make_integer_sequence<int, NR>{});
+  direct_columns<kBf16, kEmbedded, MV, NR, D>(acc, av, base, ld,
+                                              std::make_integer_sequence<int, NR>{});
 }
 
 // The k loop with B in place: NR column streams, each read once per row block; B is never
@@ -180,7 +203,7 @@ __attribute__((always_inline)) inline void direct_step(__m512 (&acc)[NR][MV], co
 // driver guarantees n == NR (it copies a narrower last panel). Software prefetch: one line
 // per column every 16 k steps, `prefetch` k steps ahead. bf16 with an odd k (args.b_odd):
 // the last pair's second element is not in B, so that pair is read as (b, 0) on its own.
-template <bool kBf16, int MV, int NR>
+template <bool kBf16, bool kEmbedded, int MV, int NR>
 __attribute__((always_inline)) inline void direct_loop(__m512 (&acc)[NR][MV], const Args& args) {
   constexpr int MR = 16 * MV, G = (NR + 2) / 3;
   constexpr int64_t kElem = kBf16 ? 2 : 4;
@@ -196,10 +219,10 @@ __attribute__((always_inline)) inline void direct_loop(__m512 (&acc)[NR][MV], co
     for (int g = 0; g < G; ++g) base[g] += 4 * n;
   };
   auto four = [&]() PERFCAL_LAMBDA_INLINE {
-    direct_step<kBf16, MV, NR, 0>(acc, a, base, ld);
-    direct_step<kBf16, MV, NR, 4>(acc, a + MR, base, ld);
-    direct_step<kBf16, MV, NR, 8>(acc, a + 2 * MR, base, ld);
-    direct_step<kBf16, MV, NR, 12>(acc, a + 3 * MR, base, ld);
+    direct_step<kBf16, kEmbedded, MV, NR, 0>(acc, a, base, ld);
+    direct_step<kBf16, kEmbedded, MV, NR, 4>(acc, a + MR, base, ld);
+    direct_step<kBf16, kEmbedded, MV, NR, 8>(acc, a + 2 * MR, base, ld);
+    direct_step<kBf16, kEmbedded, MV, NR, 12>(acc, a + 3 * MR, base, ld);
     advance(4);
   };
   int64_t k = steps;
@@ -211,7 +234,7 @@ __attribute__((always_inline)) inline void direct_loop(__m512 (&acc)[NR][MV], co
   }
   for (; k >= 4; k -= 4) four();
   for (; k > 0; --k) {
-    direct_step<kBf16, MV, NR, 0>(acc, a, base, ld);
+    direct_step<kBf16, kEmbedded, MV, NR, 0>(acc, a, base, ld);
     advance(1);
   }
   if constexpr (kBf16) {

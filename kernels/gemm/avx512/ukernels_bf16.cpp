@@ -18,25 +18,34 @@
 namespace perfcal::gemm::ukr {
 namespace {
 
-template <int MV, int NR>
+template <int MV, int NR, bool kEmbedded>
 __attribute__((always_inline)) inline void step(__m512 (&acc)[NR][MV], const uint16_t* a,
                                                 const uint16_t* b) {
   __m512 av[MV];
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) av[v] = _mm512_castsi512_ps(_mm512_load_si512(a + 32 * v));
   const float* bp = reinterpret_cast<const float*>(b);  // (b[k][j], b[k+1][j]) = 32 bits
+  // The pair of B broadcast inside the instruction ({1to16}) or into one register (the two
+  // forms of ukernel.h's Desc); asm for the register-pressure reason of the fp32 kernels.
 #pragma GCC unroll 32
-  for (int j = 0; j < NR; ++j)
+  for (int j = 0; j < NR; ++j) {
+    if constexpr (kEmbedded) {
 #pragma GCC unroll 8
-    for (int v = 0; v < MV; ++v)
-      // Pair of B broadcast from memory inside the instruction ({1to16}); asm for the same
-      // register-pressure reason as the fp32 kernels.
-      __asm__("vdpbf16ps %[bj]%{1to16%}, %[a], %[c]"
-              : [c] "+v"(acc[j][v])
-              : [a] "v"(av[v]), [bj] "m"(bp[j]));
+      for (int v = 0; v < MV; ++v)
+        __asm__("vdpbf16ps %[bj]%{1to16%}, %[a], %[c]"
+                : [c] "+v"(acc[j][v])
+                : [a] "v"(av[v]), [bj] "m"(bp[j]));
+    } else {
+      __m512 bj;
+      __asm__("vbroadcastss %[m], %[r]" : [r] "=v"(bj) : [m] "m"(bp[j]));
+#pragma GCC unroll 8
+      for (int v = 0; v < MV; ++v)
+        __asm__("vdpbf16ps %[bj], %[a], %[c]" : [c] "+v"(acc[j][v]) : [a] "v"(av[v]), [bj] "v"(bj));
+    }
+  }
 }
 
-template <int MV, int NR>
+template <int MV, int NR, bool kEmbedded>
 void kernel(const Args& args) {
   constexpr int MR = 16 * MV;
   const uint16_t* __restrict a = static_cast<const uint16_t*>(args.a);
@@ -52,7 +61,7 @@ void kernel(const Args& args) {
 #pragma GCC unroll 2
       for (int u = 0; u < 2; ++u) {
         next.step();
-        step<MV, NR>(acc, a, b);
+        step<MV, NR, kEmbedded>(acc, a, b);
         a += 2 * MR;
         b += 2 * NR;
       }
@@ -67,7 +76,7 @@ void kernel(const Args& args) {
 #pragma GCC unroll 8
         for (int v = 0; v < MV; ++v)
           _mm_prefetch(reinterpret_cast<const char*>(a + pf + 32 * v), _MM_HINT_T0);
-        step<MV, NR>(acc, a, b);
+        step<MV, NR, kEmbedded>(acc, a, b);
         a += 2 * MR;
         b += 2 * NR;
       }
@@ -76,14 +85,14 @@ void kernel(const Args& args) {
     for (; kp >= 2; kp -= 2) {
 #pragma GCC unroll 2
       for (int u = 0; u < 2; ++u) {
-        step<MV, NR>(acc, a, b);
+        step<MV, NR, kEmbedded>(acc, a, b);
         a += 2 * MR;
         b += 2 * NR;
       }
     }
   }
   for (; kp > 0; --kp) {
-    step<MV, NR>(acc, a, b);
+    step<MV, NR, kEmbedded>(acc, a, b);
     a += 2 * MR;
     b += 2 * NR;
   }
@@ -94,11 +103,11 @@ void kernel(const Args& args) {
 // The same tile with B read in place ("direct"): per k pair, each column's (k, k+1) pair is
 // one 32-bit broadcast straight from B (bf16 columns are contiguous in k), so decode-time
 // GEMMs skip packing the weights, as the fp32 direct kernels do.
-template <int MV, int NR>
+template <int MV, int NR, bool kEmbedded>
 void direct_kernel(const Args& args) {
   __m512 acc[NR][MV];
   begin_tile<MV, NR>(acc, args);
-  direct_loop<true, MV, NR>(acc, args);
+  direct_loop<true, kEmbedded, MV, NR>(acc, args);
   end_tile<MV, NR, true>(acc, args);
 }
 
@@ -139,21 +148,29 @@ double avx512_dpbf16_over_fma() {
   return (64.0 / double(best_bf16)) / (32.0 / double(best_fma));
 }
 
+// Both forms of one shape, for a Desc.
+#define PERFCAL_TILE(K, MV, NR) \
+  { 16 * MV, NR, &K<MV, NR, false>, &K<MV, NR, true> }
 const Desc kAvx512Bf16[] = {
-    {32, 12, &kernel<2, 12>}, {32, 14, &kernel<2, 14>}, {48, 8, &kernel<3, 8>},
-    {64, 6, &kernel<4, 6>},   {16, 28, &kernel<1, 28>}, {16, 14, &kernel<1, 14>},
+    PERFCAL_TILE(kernel, 2, 12),
+    PERFCAL_TILE(kernel, 2, 14),
+    PERFCAL_TILE(kernel, 3, 8),
+    PERFCAL_TILE(kernel, 4, 6),
+    PERFCAL_TILE(kernel, 1, 28),
+    PERFCAL_TILE(kernel, 1, 14),
     {0, 0, nullptr},
 };
 
 // The fp32 direct shapes (tile.h: at most 14 column streams).
 const Desc kAvx512Bf16Direct[] = {
-    {32, 12, &direct_kernel<2, 12>},
-    {32, 14, &direct_kernel<2, 14>},
-    {48, 8, &direct_kernel<3, 8>},
-    {64, 6, &direct_kernel<4, 6>},
-    {16, 14, &direct_kernel<1, 14>},
-    {32, 8, &direct_kernel<2, 8>},
+    PERFCAL_TILE(direct_kernel, 2, 12),
+    PERFCAL_TILE(direct_kernel, 2, 14),
+    PERFCAL_TILE(direct_kernel, 3, 8),
+    PERFCAL_TILE(direct_kernel, 4, 6),
+    PERFCAL_TILE(direct_kernel, 1, 14),
+    PERFCAL_TILE(direct_kernel, 2, 8),
     {0, 0, nullptr},
 };
+#undef PERFCAL_TILE
 
 }  // namespace perfcal::gemm::ukr

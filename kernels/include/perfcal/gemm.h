@@ -77,6 +77,12 @@ struct CpuGemmConfig {
   // fp32 while packing and runs the fp32 FMA kernels (products of bf16 values are exact in
   // fp32, accumulation is fp32 either way). Which is faster depends on the core.
   std::string compute = "native";
+  // How the micro-kernels broadcast each B element (bf16: pair): "register" (one broadcast
+  // instruction, then register operands) or "embedded" (AVX-512 only: folded into every
+  // FMA / vdpbf16ps as a {1to16} memory operand; fewer instructions, but more loads). The
+  // faster one depends on the core (embedded ran 0.87-0.92x register on a Zen 5, register
+  // 0.93x embedded on a Sapphire Rapids); the default is measured once per process.
+  std::string broadcast = "register";
 };
 
 // The config perfcal_sgemm / perfcal_sbgemm would use (the one selection point; a tuned
