@@ -44,7 +44,7 @@ std::string results_table(const std::vector<ShapeResult>& rs) {
   bool confirmed = false;
   for (const ShapeResult& r : rs) confirmed = confirmed || r.confirmed;
   if (confirmed)
-    out += "GF/s and speedups: default and fastest candidate re-measured alternately after the search\n";
+    out += "GF/s and speedups: default and fastest candidate re-measured interleaved after the search\n";
   return out;
 }
 

@@ -1,5 +1,7 @@
 // `perfcal tune` rejects bad input with one clear line and exit 2; a tiny real run and a
 // replay of a recorded cache work end to end.
+#include "tuner/cli.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 
 #include "profile/profile.h"
 #include "test_util.h"
-#include "tuner/cli.h"
 
 namespace perfcal::tuner {
 namespace {
@@ -22,21 +23,28 @@ void expect_one_line_error(const test::RunResult& r, const std::string& needle) 
 
 TEST(TuneCli, RejectsBadInput) {
   const std::string tune = bin("perfcal") + " tune ";
-  expect_one_line_error(run(tune + "--kernel conv --shapes 8x8x8 --budget 1e"), "unknown or untunable kernel \"conv\"");
-  expect_one_line_error(run(tune + "--dtype f7 --shapes 8x8x8 --budget 1e"), "unsupported dtype \"f7\"");
-  expect_one_line_error(run(tune + "--strategy magic --shapes 8x8x8 --budget 1e"), "unknown strategy \"magic\"");
-  expect_one_line_error(run(tune + "--device cuda:3 --shapes 8x8x8 --budget 1e"), "unsupported device");
+  expect_one_line_error(run(tune + "--kernel conv --shapes 8x8x8 --budget 1e"),
+                        "unknown or untunable kernel \"conv\"");
+  expect_one_line_error(run(tune + "--dtype f7 --shapes 8x8x8 --budget 1e"),
+                        "unsupported dtype \"f7\"");
+  expect_one_line_error(run(tune + "--strategy magic --shapes 8x8x8 --budget 1e"),
+                        "unknown strategy \"magic\"");
+  expect_one_line_error(run(tune + "--device cuda:3 --shapes 8x8x8 --budget 1e"),
+                        "unsupported device");
   expect_one_line_error(run(tune + "--shapes 8x8 --budget 1e"), "bad shape \"8x8\"");
   expect_one_line_error(run(tune + "--shapes 8x0x8 --budget 1e"), "bad shape");
   expect_one_line_error(run(tune + "--budget 1e"), "no shapes given");
   expect_one_line_error(run(tune + "--shapes 8x8x8 --budget 0s"), "budget must be positive");
   expect_one_line_error(run(tune + "--shapes 8x8x8 --budget soon"), "bad budget");
-  expect_one_line_error(run(tune + "--shapes-from /nonexistent/shapes.txt --budget 1e"), "cannot read shapes file");
-  expect_one_line_error(run(tune + "--shapes 8x8x8 --budget 1e --fix nosuch=1"), "no tunable field \"nosuch\"");
+  expect_one_line_error(run(tune + "--shapes-from /nonexistent/shapes.txt --budget 1e"),
+                        "cannot read shapes file");
+  expect_one_line_error(run(tune + "--shapes 8x8x8 --budget 1e --fix nosuch=1"),
+                        "no tunable field \"nosuch\"");
   expect_one_line_error(run(tune + "--shapes 8x8x8 --budget 1e --fix mr=5"), "search space");
   const std::string corrupt = test::temp_path("corrupt_cache.jsonl");
   test::write_file(corrupt, "not json\n");
-  expect_one_line_error(run(tune + "--shapes 8x8x8 --budget 1e --cache " + corrupt), "corrupt tuning cache");
+  expect_one_line_error(run(tune + "--shapes 8x8x8 --budget 1e --cache " + corrupt),
+                        "corrupt tuning cache");
   EXPECT_FALSE(std::filesystem::exists(corrupt)) << "moved aside, not overwritten";
 }
 
@@ -63,14 +71,16 @@ TEST(TuneCli, ParsersAcceptTheDocumentedForms) {
 }
 
 TEST(TuneCli, TinyRealRunWritesAValidProfileAndResumes) {
-  const std::string prof = test::temp_path("tune_profile.json"), cache = test::temp_path("tune_cache.jsonl");
+  const std::string prof = test::temp_path("tune_profile.json"),
+                    cache = test::temp_path("tune_cache.jsonl");
   const std::string shapes = test::temp_path("shapes.txt");
   std::remove(prof.c_str());
   std::remove(cache.c_str());
   test::write_file(shapes, "# one tiny shape\n24x40x56\n");
-  const std::string cmd = bin("perfcal") + " tune --shapes-from " + shapes +
-                          " --strategy model --budget 4e --min-time 0.0005 --fix threads=1 --profile " +
-                          prof + " --cache " + cache;
+  const std::string cmd =
+      bin("perfcal") + " tune --shapes-from " + shapes +
+      " --strategy model --budget 4e --min-time 0.0005 --fix threads=1 --profile " + prof +
+      " --cache " + cache;
   auto r = run(cmd);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("24x40x56"), std::string::npos) << r.output;
@@ -88,7 +98,8 @@ TEST(TuneCli, TinyRealRunWritesAValidProfileAndResumes) {
 }
 
 TEST(TuneCli, ReplaysARecordedCacheWithoutHardware) {
-  const std::string data = std::string(PERFCAL_SOURCE_DIR) + "/tests/tuner/data/gemm_avx512_f32_32x1024x1024.jsonl";
+  const std::string data =
+      std::string(PERFCAL_SOURCE_DIR) + "/tests/tuner/data/gemm_avx512_f32_32x1024x1024.jsonl";
   auto r = run(bin("perfcal") + " tune --replay --variant gemm/cpu/avx512/f32 --cache " + data +
                " --shapes 32x1024x1024 --strategy model --budget 9e");
   ASSERT_EQ(r.code, 0) << r.output;

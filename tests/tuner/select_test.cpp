@@ -1,10 +1,11 @@
 // The winner is declared only beyond the noise (CONVENTIONS 12), and an incorrect
 // candidate never wins however fast it was.
+#include "tuner/select.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "tuner/select.h"
 #include "tuner/strategy.h"
 #include "tuner/tune.h"
 #include "tuner_testing.h"

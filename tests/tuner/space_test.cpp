@@ -1,10 +1,11 @@
 // The search space is the variant's search_space() product filtered by its can_implement,
 // nothing else: its size must equal a brute-force count.
+#include "tuner/space.h"
+
 #include <gtest/gtest.h>
 
 #include "gemm/gemm.h"
 #include "tuner/gemm_target.h"
-#include "tuner/space.h"
 #include "tuner_testing.h"
 
 namespace perfcal::tuner {

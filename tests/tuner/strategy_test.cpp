@@ -7,19 +7,22 @@
 //       --repetitions 5 --cache tests/tuner/data/gemm_avx512_f32_256x2048x1024.jsonl
 // and the attention ones of the whole flash space (br, bc, threads):
 //   perfcal tune --kernel attention --dtype f32 --shapes 1x8x1024x128/bwd --strategy exhaustive \
-//       --budget 1000e --repetitions 5 --cache tests/tuner/data/attention_f32_1x8x1024x128_bwd.jsonl
+//       --budget 1000e --repetitions 5 --cache
+//       tests/tuner/data/attention_f32_1x8x1024x128_bwd.jsonl
 // Replays need no AVX-512 and no quiet machine; a new recording is one more line in
 // recordings().
+#include "tuner/strategy.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <vector>
 
-#include "tuner/strategy.h"
-#include "tuner/tune_args.h"
 #include "tuner/tune.h"
+#include "tuner/tune_args.h"
 #include "tuner_testing.h"
 
 namespace perfcal::tuner {
@@ -38,8 +41,10 @@ TEST(Strategies, EachFindsTheBowlMinimum) {
     const ShapeResult r = tune_target(t, m, nullptr, *s, Budget{budget, 0}, 7);
     // Exhaustive and model-guided must land on the minimum; random and annealing (the
     // comparison baselines) within 10% of it.
-    if (name == "exhaustive" || name == "model") EXPECT_EQ(r.tuned_config, kBest) << name;
-    else EXPECT_LE(r.tuned_s, 1.10 * testing::bowl_time(kBest)) << name;
+    if (name == "exhaustive" || name == "model")
+      EXPECT_EQ(r.tuned_config, kBest) << name;
+    else
+      EXPECT_LE(r.tuned_s, 1.10 * testing::bowl_time(kBest)) << name;
     EXPECT_LE(r.evaluations, budget) << name;
     // The default (0, 0, a) is a grid point: measured once, first.
     if (name == "exhaustive") EXPECT_EQ(r.evaluations, 116) << "every valid point once";
@@ -85,7 +90,8 @@ struct ReplayResult {
 
 // Runs `strategy` on a recording with `share` of its valid points as the evaluation budget
 // (at least `floor` evaluations), against the exhaustive ground truth of the same recording.
-ReplayResult replay(const Recording& rec, const std::string& strategy, double share, int64_t floor) {
+ReplayResult replay(const Recording& rec, const std::string& strategy, double share,
+                    int64_t floor) {
   ReplayResult out;
   const std::string path = std::string(PERFCAL_SOURCE_DIR) + "/tests/tuner/data/" + rec.file;
   Cache cache;
@@ -99,7 +105,8 @@ ReplayResult replay(const Recording& rec, const std::string& strategy, double sh
 
   ReplayMeasurer truth_m(cache, rec.variant, rec.dtype, rec.problem);
   auto ex = make_exhaustive();
-  const ShapeResult truth = tune_target(t, truth_m, nullptr, *ex, Budget{int64_t(out.valid) + 1, 0}, 1);
+  const ShapeResult truth =
+      tune_target(t, truth_m, nullptr, *ex, Budget{int64_t(out.valid) + 1, 0}, 1);
   EXPECT_GT(truth.best_s, 0);
 
   const int64_t budget = std::max<int64_t>(floor, int64_t(double(out.valid) * share));
@@ -118,20 +125,21 @@ ReplayResult replay(const Recording& rec, const std::string& strategy, double sh
 
 std::vector<Recording> recordings() {
   return {
-    {"gemm_avx512_f32_32x1024x1024.jsonl", gemm_shape(32, 1024, 1024)},
-    {"gemm_avx512_f32_256x2048x1024.jsonl", gemm_shape(256, 2048, 1024)},
-    {"gemm_avx512_f32_1x4096x4096.jsonl", gemm_shape(1, 4096, 4096)},
-    {"gemm_avx512_f32_16x4096x4096.jsonl", gemm_shape(16, 4096, 4096)},
-    {"gemm_avx512_f32_128x4096x4096.jsonl", gemm_shape(128, 4096, 4096)},
-    {"gemm_avx512_f32_64x11008x4096.jsonl", gemm_shape(64, 11008, 4096)},
-    // B packed up front, streamed, or read in place ("direct"), kc up to 4096
-    {"gemm_avx512_f32_32x4096x4096_direct.jsonl", gemm_shape(32, 4096, 4096)},
-    // threads pinned to 1 (49 points), then the whole space (threads 1 and 2)
-    {"attention_f32_1x8x1024x128.jsonl", attention_shape("1x8x1024x128"), "attention/cpu/flash/fwd/f32"},
-    {"attention_f32_1x8x1024x128_threads.jsonl", attention_shape("1x8x1024x128"),
-     "attention/cpu/flash/fwd/f32"},
-    {"attention_f32_1x8x1024x128_bwd.jsonl", attention_shape("1x8x1024x128/bwd"),
-     "attention/cpu/flash/bwd/f32"},
+      {"gemm_avx512_f32_32x1024x1024.jsonl", gemm_shape(32, 1024, 1024)},
+      {"gemm_avx512_f32_256x2048x1024.jsonl", gemm_shape(256, 2048, 1024)},
+      {"gemm_avx512_f32_1x4096x4096.jsonl", gemm_shape(1, 4096, 4096)},
+      {"gemm_avx512_f32_16x4096x4096.jsonl", gemm_shape(16, 4096, 4096)},
+      {"gemm_avx512_f32_128x4096x4096.jsonl", gemm_shape(128, 4096, 4096)},
+      {"gemm_avx512_f32_64x11008x4096.jsonl", gemm_shape(64, 11008, 4096)},
+      // B packed up front, streamed, or read in place ("direct"), kc up to 4096
+      {"gemm_avx512_f32_32x4096x4096_direct.jsonl", gemm_shape(32, 4096, 4096)},
+      // threads pinned to 1 (49 points), then the whole space (threads 1 and 2)
+      {"attention_f32_1x8x1024x128.jsonl", attention_shape("1x8x1024x128"),
+       "attention/cpu/flash/fwd/f32"},
+      {"attention_f32_1x8x1024x128_threads.jsonl", attention_shape("1x8x1024x128"),
+       "attention/cpu/flash/fwd/f32"},
+      {"attention_f32_1x8x1024x128_bwd.jsonl", attention_shape("1x8x1024x128/bwd"),
+       "attention/cpu/flash/bwd/f32"},
   };
 }
 
@@ -158,8 +166,8 @@ TEST(Replay, ModelGuidedMeetsTheBarOnTheRecordings) {
     }
   }
   for (const auto& [name, g] : gaps)
-    std::printf("%-10s median gap %.2f%% over %zu recordings at <= 5%% of each space\n", name.c_str(),
-                100 * median_of(g), g.size());
+    std::printf("%-10s median gap %.2f%% over %zu recordings at <= 5%% of each space\n",
+                name.c_str(), 100 * median_of(g), g.size());
   EXPECT_LE(median_of(gaps["model"]), 0.03);
   EXPECT_LE(median_of(gaps["model"]), median_of(gaps["random"]));
 }
@@ -188,11 +196,31 @@ TEST(Confirmation, ColdDefaultDoesNotMakeAWinner) {
   auto s = make_model_guided();
   const ShapeResult r = tune_target(t, m, nullptr, *s, Budget{30, 0}, 5);
   EXPECT_TRUE(r.confirmed);
-  EXPECT_EQ(default_calls, 2) << "once in the search, once in the confirmation";
+  EXPECT_EQ(default_calls, 3) << "once in the search, twice in the confirmation";
   EXPECT_FALSE(r.changed) << r.reason;
   EXPECT_EQ(r.tuned_config, t.default_config);
   EXPECT_NEAR(r.default_s, 0.9e-3, 0.01e-3);
   EXPECT_NEAR(r.speedup, 1.0, 1e-9);
+}
+
+// Load changing during the confirmation (each measurement 15% faster than the one before)
+// must not make a winner of a config that runs like the default: measured once each, the
+// later one would look 1.18x faster, well beyond the noise of its own repetitions.
+TEST(Confirmation, DriftDuringItDoesNotMakeAWinner) {
+  Target t = testing::bowl_target();
+  const Json twin = {{"x", 0}, {"y", 0}, {"z", "b"}};  // as fast as the default, less 0.5%
+  int calls = 0;
+  const int search = 26;  // Budget{30} less the confirmation's four
+  testing::FakeMeasurer m([&](const Json& c) {
+    const double base = c == t.default_config ? 1e-3 : c == twin ? 0.995e-3 : 2e-3;
+    return base * (++calls > search ? std::pow(0.85, calls - search) : 1.0);
+  });
+  auto s = make_exhaustive();
+  const ShapeResult r = tune_target(t, m, nullptr, *s, Budget{30, 0}, 5);
+  ASSERT_EQ(calls, 30);
+  EXPECT_TRUE(r.confirmed);
+  EXPECT_FALSE(r.changed) << r.reason;
+  EXPECT_EQ(r.tuned_config, t.default_config);
 }
 
 TEST(Confirmation, RealWinnerSurvivesIt) {
