@@ -702,13 +702,33 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
   }
   s.push_back(mr);
   s.push_back(nr);
-  s.push_back({"mc", {192, 384, 768, 1152, 1536, 2304}});  // multiples of 16/32/48/64/96
+  // Block sizes that give the loops the same blocks are one point, the first of them kept:
+  // blocks_for splits a dimension into equal blocks, each allowed 1/8 over the size asked
+  // for, so sizes that make as many blocks make the same ones (every mc >= m is one block
+  // of m rows); an nc at or above n is all of n. Otherwise a skinny shape's space is mostly
+  // copies of a few configs, and the tuner measures them as rivals.
+  auto distinct = [](std::vector<Json> sizes, int64_t total, bool balanced) {
+    std::vector<Json> out;
+    std::vector<int64_t> seen;
+    for (const Json& v : sizes) {
+      const int64_t b = v.get<int64_t>();
+      const int64_t key = balanced ? ceil_div(std::max<int64_t>(total, 1), b + b / 8)
+                                   : std::min(b, std::max<int64_t>(total, 1));
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+      seen.push_back(key);
+      out.push_back(v);
+    }
+    return out;
+  };
+  // mc: multiples of 16/32/48/64/96.
+  s.push_back({"mc", distinct({192, 384, 768, 1152, 1536, 2304}, p.m, true)});
   // Beyond 512 only for direct B, whose k blocks need not keep a B panel in L1.
   if (ks.direct_table && direct_possible(p))
-    s.push_back({"kc", {128, 192, 256, 320, 384, 512, 1024, 2048, 4096}});
+    s.push_back({"kc", distinct({128, 192, 256, 320, 384, 512, 1024, 2048, 4096}, p.k, true)});
   else
-    s.push_back({"kc", {128, 192, 256, 320, 384, 512}});
-  s.push_back({"nc", {1344, 2688, 4032, 8064}});  // multiples of 6/8/12/14/28
+    s.push_back({"kc", distinct({128, 192, 256, 320, 384, 512}, p.k, true)});
+  // nc: multiples of 6/8/12/14/28.
+  s.push_back({"nc", distinct({1344, 2688, 4032, 8064}, p.n, false)});
   ParamSpace th{"threads", {}};
   for (int t = 1; t <= std::max(1, cpu_info().cores); t *= 2) th.values.push_back(t);
   if (cpu_info().cores > 1 && (cpu_info().cores & (cpu_info().cores - 1)))

@@ -476,6 +476,22 @@ TEST(GemmConfig, DefaultsFollowTheCaches) {
   EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 8, 8, 8), *ks, 2).threads, 1);
 }
 
+// Block sizes that make the same blocks are one candidate (every mc >= m is one block of m
+// rows, blocks may grow by 1/8): the tuner would otherwise measure copies as rivals.
+TEST(GemmConfig, SearchSpaceHasOnePointPerDistinctBlocking) {
+  const KernelSet* ks = kernel_set(Isa::portable, Dtype::f32);
+  auto count = [&](int64_t m, int64_t n, int64_t k, const char* field) {
+    for (const auto& ps : search_space(Problem::dense(Dtype::f32, m, n, k), *ks))
+      if (ps.name == field) return ps.values.size();
+    return std::size_t{0};
+  };
+  EXPECT_EQ(count(16, 4096, 4096, "mc"), 1u);
+  EXPECT_EQ(count(4096, 4096, 4096, "mc"), 6u);
+  EXPECT_EQ(count(4096, 16, 4096, "nc"), 1u);
+  EXPECT_EQ(count(4096, 4096, 4096, "nc"), 4u);
+  EXPECT_EQ(count(4096, 4096, 200, "kc"), 2u);  // 128 (two blocks of 100), 192 (one of 200)
+}
+
 // ---- run-time ISA choice ---------------------------------------------------------------------
 
 class IsaOverride {
