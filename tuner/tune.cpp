@@ -62,7 +62,8 @@ std::string short_config(const Json& c) {
   return i("mr") + "x" + i("nr") + " mc" + i("mc") + " kc" + i("kc") + " nc" + i("nc") + " t" +
          i("threads") + " " + c.value("parallel_loop", std::string("?")) + " pf" + i("prefetch") +
          (c.value("stream", std::string("none")) != "none" ? " s" + c["stream"].get<std::string>()
-                                                           : "");
+                                                           : "") +
+         (c.contains("broadcast") ? " " + c["broadcast"].get<std::string>().substr(0, 3) : "");
 }
 
 ShapeResult tune_target(const Target& t, Measurer& m, Cache* cache, Strategy& s, Budget b,

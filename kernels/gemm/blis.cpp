@@ -609,6 +609,11 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // ignores every blocking field, so the tuner's candidates are the BLIS configs, measured
   // against this default.
   // bf16: dot products up to 8 rows (m = 8: 44.9 GF/s, direct B 36-40, one thread).
+  // 16-row tiles have one FMA per B element, so a register broadcast doubles their
+  // instructions instead of sharing one over MR/16 FMAs: embedded, whatever the probe says
+  // of the 32-row tile (16x14 direct, 16 x 4096 x 4096 on the Zen 5: embedded 1.22x / 1.08x
+  // register on 1 / 2 threads).
+  if (c.mr == 16 && ks.table->embedded) c.broadcast = "embedded";
   const int64_t dot_rows = ks.dtype == Dtype::bf16 ? ukr::kDotMaxRows : 4;
   const bool dot = dot_applies(p) && ((dot_small_a(p) ? p.m : p.n) <= dot_rows || !direct);
   c.algo = ks.dot && mr <= 0 && nr <= 0 && dot ? "dot" : "blis";
