@@ -612,7 +612,7 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // 16-row tiles have one FMA per B element, so a register broadcast doubles their
   // instructions instead of sharing one over MR/16 FMAs: embedded, whatever the probe says
   // of the 32-row tile (16x14 direct, 16 x 4096 x 4096 on the Zen 5: embedded 1.22x / 1.08x
-  // register on 1 / 2 threads).
+  // register on 1 / 2 threads; can_implement refuses the other).
   if (c.mr == 16 && ks.table->embedded) c.broadcast = "embedded";
   const int64_t dot_rows = ks.dtype == Dtype::bf16 ? ukr::kDotMaxRows : 4;
   const bool dot = dot_applies(p) && ((dot_small_a(p) ? p.m : p.n) <= dot_rows || !direct);
@@ -663,6 +663,13 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
     return Status::Invalid("no " + std::string(to_string(ks.isa)) + " micro-kernel of shape mr=" +
                            std::to_string(c.mr) + " x nr=" + std::to_string(c.nr) + " (" +
                            c.compute + (c.stream == "direct" ? ", direct" : "") + ")");
+  // A 16-row AVX-512 tile has one FMA per B element: a register broadcast only adds an
+  // instruction per FMA (and 16x28, 28 accumulators + A + the broadcast, spills in its k
+  // loop).
+  if (c.broadcast == "register" && ks.table->embedded && c.mr == 16 && c.algo == "blis")
+    return Status::Invalid(
+        "broadcast \"register\" needs mr >= 32 (16-row tiles: one FMA "
+        "per broadcast)");
   // kc >= 1; bf16 packs k in pairs, so a k block must hold whole pairs; <= 8192 keeps the
   // B micro-panel (kc x NR) anywhere near L1, beyond which the blocking is meaningless.
   if (c.kc < 1 || c.kc > 8192) return Status::Invalid("kc must be in [1, 8192]");

@@ -415,7 +415,10 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
   EXPECT_NE(reason(v, p, {{"stream", "c"}}).find("stream"), std::string::npos);
   EXPECT_NE(reason(v, p, {{"broadcast", "both"}}).find("broadcast"), std::string::npos);
   EXPECT_TRUE(v->can_implement({{"broadcast", "embedded"}}, p).ok());
-  EXPECT_TRUE(v->can_implement({{"broadcast", "register"}}, p).ok());
+  EXPECT_TRUE(v->can_implement({{"broadcast", "register"}, {"mr", 32}, {"nr", 12}}, p).ok());
+  EXPECT_NE(reason(v, p, {{"broadcast", "register"}, {"mr", 16}, {"nr", 28}, {"stream", "none"}})
+                .find("16-row"),
+            std::string::npos);
   // The AVX2 kernels have no embedded broadcasts (AVX2 has none).
   const Variant* v2 = Registry::instance().find("gemm/cpu/avx2/f32");
   ASSERT_NE(v2, nullptr);

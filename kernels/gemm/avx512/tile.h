@@ -119,6 +119,38 @@ __attribute__((always_inline)) inline void end_tile(__m512 (&acc)[NR][MV], const
   }
 }
 
+// ---- one k step over packed panels ----------------------------------------------------
+// A's MV vectors of this k step (fp32: 16 rows; bf16: 16 rows x a k pair) in av; the NR B
+// elements (bf16: (k, k+1) pairs, 32 bits either way) at b. Each is broadcast inside the
+// instruction ({1to16}) or once into a register for its MV instructions (the two forms of
+// ukernel.h's Desc). asm either way: GCC otherwise hoists all NR broadcasts of a step (or of
+// the unrolled steps) into registers, runs out of the 32 zmm with 24-28 accumulators live,
+// and spills inside the k loop; one broadcast register at a time is what fits.
+#define PERFCAL_PACKED_OPS(OP)                                                                    \
+  if constexpr (kEmbedded) {                                                                      \
+    _Pragma("GCC unroll 8") for (int v = 0; v < MV; ++v) __asm__(                                 \
+        OP " %[bj]%{1to16%}, %[a], %[c]" : [c] "+v"(acc[j][v]) : [a] "v"(av[v]), [bj] "m"(b[j])); \
+  } else {                                                                                        \
+    __m512 bj;                                                                                    \
+    __asm__("vbroadcastss %[m], %[r]" : [r] "=v"(bj) : [m] "m"(b[j]));                            \
+    _Pragma("GCC unroll 8") for (int v = 0; v < MV; ++v) __asm__(                                 \
+        OP " %[bj], %[a], %[c]" : [c] "+v"(acc[j][v]) : [a] "v"(av[v]), [bj] "v"(bj));            \
+  }
+
+template <bool kBf16, bool kEmbedded, int MV, int NR>
+__attribute__((always_inline)) inline void packed_step(__m512 (&acc)[NR][MV],
+                                                       const __m512 (&av)[MV], const float* b) {
+#pragma GCC unroll 32
+  for (int j = 0; j < NR; ++j) {
+    if constexpr (kBf16) {
+      PERFCAL_PACKED_OPS("vdpbf16ps");
+    } else {
+      PERFCAL_PACKED_OPS("vfmadd231ps");
+    }
+  }
+}
+#undef PERFCAL_PACKED_OPS
+
 // ---- "direct": B read in place --------------------------------------------------------
 // One k step reads 4 bytes of every B column: one fp32 k, or one bf16 (k, k+1) pair
 // (kBf16: vdpbf16ps, whose lanes take pairs of k), and MR lanes of 4 bytes of the packed A

@@ -24,25 +24,8 @@ __attribute__((always_inline)) inline void step(__m512 (&acc)[NR][MV], const uin
   __m512 av[MV];
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) av[v] = _mm512_castsi512_ps(_mm512_load_si512(a + 32 * v));
-  const float* bp = reinterpret_cast<const float*>(b);  // (b[k][j], b[k+1][j]) = 32 bits
-  // The pair of B broadcast inside the instruction ({1to16}) or into one register (the two
-  // forms of ukernel.h's Desc); asm for the register-pressure reason of the fp32 kernels.
-#pragma GCC unroll 32
-  for (int j = 0; j < NR; ++j) {
-    if constexpr (kEmbedded) {
-#pragma GCC unroll 8
-      for (int v = 0; v < MV; ++v)
-        __asm__("vdpbf16ps %[bj]%{1to16%}, %[a], %[c]"
-                : [c] "+v"(acc[j][v])
-                : [a] "v"(av[v]), [bj] "m"(bp[j]));
-    } else {
-      __m512 bj;
-      __asm__("vbroadcastss %[m], %[r]" : [r] "=v"(bj) : [m] "m"(bp[j]));
-#pragma GCC unroll 8
-      for (int v = 0; v < MV; ++v)
-        __asm__("vdpbf16ps %[bj], %[a], %[c]" : [c] "+v"(acc[j][v]) : [a] "v"(av[v]), [bj] "v"(bj));
-    }
-  }
+  // (b[k][j], b[k+1][j]) = 32 bits
+  packed_step<true, kEmbedded, MV, NR>(acc, av, reinterpret_cast<const float*>(b));
 }
 
 template <int MV, int NR, bool kEmbedded>

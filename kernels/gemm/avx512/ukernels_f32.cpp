@@ -23,27 +23,7 @@ __attribute__((always_inline)) inline void step(__m512 (&acc)[NR][MV], const flo
   __m512 av[MV];
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) av[v] = _mm512_load_ps(a + 16 * v);
-    // Both forms are asm: GCC otherwise hoists all NR broadcasts of a step (or of the
-    // unrolled steps) into registers, runs out of the 32 zmm with 24-28 accumulators live, and
-    // spills inside the k loop. One broadcast register at a time is what fits.
-#pragma GCC unroll 32
-  for (int j = 0; j < NR; ++j) {
-    if constexpr (kEmbedded) {
-#pragma GCC unroll 8
-      for (int v = 0; v < MV; ++v)
-        __asm__("vfmadd231ps %[bj]%{1to16%}, %[a], %[c]"
-                : [c] "+v"(acc[j][v])
-                : [a] "v"(av[v]), [bj] "m"(b[j]));
-    } else {
-      __m512 bj;
-      __asm__("vbroadcastss %[m], %[r]" : [r] "=v"(bj) : [m] "m"(b[j]));
-#pragma GCC unroll 8
-      for (int v = 0; v < MV; ++v)
-        __asm__("vfmadd231ps %[bj], %[a], %[c]"
-                : [c] "+v"(acc[j][v])
-                : [a] "v"(av[v]), [bj] "v"(bj));
-    }
-  }
+  packed_step<false, kEmbedded, MV, NR>(acc, av, b);
 }
 
 // The k loop over a packed B micro-panel (kc x NR, k-major).
