@@ -96,8 +96,8 @@ ShapeResult tune_target(const Target& t, Measurer& m, Cache* cache, Strategy& s,
   // the speedup. So the default and the fastest candidate are measured again, in the order
   // default, candidate, candidate, default, and each one's two samples pooled: a change of
   // load during the confirmation (a neighbour's job starting) then weighs on both alike,
-  // not on whichever came second. (Measured back to back once each, two configs that run
-  // identically came out 1.14x apart: 16x4096x4096, B read from memory, on a shared VM.)
+  // not on whichever came second (a linear drift cancels; measured in blocks, a drift of
+  // a few percent per measurement, common on a shared VM, passes for a significant gain).
   // Both the decision and the reported speedup use only these samples. Not when this run
   // measured nothing (a complete cache is replayed without the hardware).
   Evaluation def_c, best_c;
