@@ -26,9 +26,12 @@ squares='(k:512/m:512/n:512|k:1024/m:1024/n:1024|k:2048/m:2048/n:2048|k:4096/m:4
 for part in "${parts[@]}"; do
   case "$part" in
     gemm)
-      # Square f32 and bf16, 1 and 2 threads: perfcal, OpenBLAS, oneDNN; probes for % of peak.
+      # Square f32 and bf16, 1 and 2 threads: perfcal, OpenBLAS, oneDNN; the FMA probes right
+      # before, for % of peak (bench_gemm has none of its own).
+      "$bin/bench_probe" --threads 1,2 --filter 'probe/cpu/fma/(f32|bf16)' --out "$out/probe.json" \
+        2>&1 | tee "$out/probe.log"
       "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 2 \
-        --filter "(probe/cpu/fma/|gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/$squares)" \
+        --filter "gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/$squares" \
         --out "$out/gemm.json" 2>&1 | tee "$out/gemm.log" ;;
     gemm-skinny)
       # Decode-time GEMMs, f32 and bf16, beside the baselines: M = 1..64 rows of 4096 x 4096,

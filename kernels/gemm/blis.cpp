@@ -511,6 +511,7 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     if (ratio < 0.9) c.compute = "widen";
   }
   if (!compute.empty()) c.compute = compute;
+  const bool widen = c.compute == "widen";  // before direct B (below) sets its own
   const int64_t es = packed_size(c, ks.dtype);
   const int kp = k_pack(c, ks.dtype);
   c.mr = mr > 0 ? mr : ks.default_mr;
@@ -608,13 +609,16 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // 43 GF/s at m = 8; 32 vs 42 at m = 4), so dot keeps m <= 4 there. Not a tuner field: dot
   // ignores every blocking field, so the tuner's candidates are the BLIS configs, measured
   // against this default.
-  // bf16: dot products up to 8 rows (m = 8: 44.9 GF/s, direct B 36-40, one thread).
+  // bf16 where vdpbf16ps is half rate (widen): dot products up to 8 rows (m = 8: 44.9 GF/s,
+  // direct B 36-40, one thread, Sapphire Rapids). Where it is full rate, direct B runs it at
+  // twice the dot products' fp32 FMA rate: as fp32 (8 x 4096 x 4096 on the Zen 5, two
+  // threads: direct 296 GF/s, dot 153).
   // 16-row tiles have one FMA per B element, so a register broadcast doubles their
   // instructions instead of sharing one over MR/16 FMAs: embedded, whatever the probe says
   // of the 32-row tile (16x14 direct, 16 x 4096 x 4096 on the Zen 5: embedded 1.22x / 1.08x
   // register on 1 / 2 threads; can_implement refuses the other).
   if (c.mr == 16 && ks.table->embedded) c.broadcast = "embedded";
-  const int64_t dot_rows = ks.dtype == Dtype::bf16 ? ukr::kDotMaxRows : 4;
+  const int64_t dot_rows = ks.dtype == Dtype::bf16 && widen ? ukr::kDotMaxRows : 4;
   const bool dot = dot_applies(p) && ((dot_small_a(p) ? p.m : p.n) <= dot_rows || !direct);
   c.algo = ks.dot && mr <= 0 && nr <= 0 && dot ? "dot" : "blis";
   return c;
