@@ -603,6 +603,11 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     // the column misses then overlap instead of arriving one broadcast at a time.
     c.prefetch = 16;
   }
+  // 16-row tiles have one FMA per B element, so a register broadcast doubles their
+  // instructions instead of sharing one over MR/16 FMAs: embedded, whatever the probe says
+  // of the 32-row tile (16x14 direct, 16 x 4096 x 4096 on the Zen 5: embedded 1.22x / 1.08x
+  // register on 1 / 2 threads; can_implement refuses the other).
+  if (c.mr == 16 && ks.table->embedded) c.broadcast = "embedded";
   // Dot products for the skinny problems they apply to (m or n <= 8), unless a register
   // block was asked for: with the BLIS loops (B packed) m = 1..8 x 4096 x 4096 ran
   // 0.35-0.47x oneDNN; as dot products 2-5x faster. Direct B beat them from m = 8 on (65 vs
@@ -613,11 +618,6 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // direct B 36-40, one thread, Sapphire Rapids). Where it is full rate, direct B runs it at
   // twice the dot products' fp32 FMA rate: as fp32 (8 x 4096 x 4096 on the Zen 5, two
   // threads: direct 296 GF/s, dot 153).
-  // 16-row tiles have one FMA per B element, so a register broadcast doubles their
-  // instructions instead of sharing one over MR/16 FMAs: embedded, whatever the probe says
-  // of the 32-row tile (16x14 direct, 16 x 4096 x 4096 on the Zen 5: embedded 1.22x / 1.08x
-  // register on 1 / 2 threads; can_implement refuses the other).
-  if (c.mr == 16 && ks.table->embedded) c.broadcast = "embedded";
   const int64_t dot_rows = ks.dtype == Dtype::bf16 && widen ? ukr::kDotMaxRows : 4;
   const bool dot = dot_applies(p) && ((dot_small_a(p) ? p.m : p.n) <= dot_rows || !direct);
   c.algo = ks.dot && mr <= 0 && nr <= 0 && dot ? "dot" : "blis";
