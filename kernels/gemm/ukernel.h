@@ -118,6 +118,7 @@ double avx512_dpbf16_over_fma();
 
 // Speed of the embedded-broadcast form of the 32x12 fp32 kernel over its register form, on
 // panels in L1 (~0.1 ms each, interleaved, best of 5; avx512/ukernels_f32.cpp). AVX-512 only.
+// Not reentrant (its panels are static, 44 KiB off the stack): default_config calls it once.
 double avx512_embedded_over_register();
 
 // Tables exported by the ISA files; terminated by an entry with fn == nullptr.
