@@ -40,6 +40,9 @@ std::string parse_bench_args(int argc, const char* const* argv, const std::strin
                  "times a result whose coefficient of variation exceeds 5% is measured again")
       ->check(CLI::Range(0, 10));
   app.add_option("--repetitions", opts.repetitions, "repetitions per benchmark")->check(CLI::Range(1, 1000));
+  app.add_flag("--interleave", a->interleave,
+               "run the repetitions of all selected benchmarks in a random order, so that load "
+               "drifting during the run hits perfcal and its baselines alike (not under MPI)");
   app.add_option("--min-time", opts.min_time, "seconds per repetition")->check(CLI::Range(0.0, 60.0));
   app.allow_extras();
   try {
@@ -55,6 +58,8 @@ std::string parse_bench_args(int argc, const char* const* argv, const std::strin
     if (x.rfind("--benchmark_", 0) != 0) return std::string("unknown argument: " + x);
     gb_args.push_back(x);
   }
+  // Google Benchmark's random interleaving; bench_main refuses it under MPI.
+  if (a->interleave) gb_args.push_back("--benchmark_enable_random_interleaving=true");
   if (opts.quick) {
     if (app.count("--repetitions") == 0) opts.repetitions = 3;
     if (app.count("--min-time") == 0) opts.min_time = 0.02;

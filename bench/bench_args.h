@@ -15,6 +15,7 @@ struct BenchArgs {
   std::vector<std::string> gb_args;  // --benchmark_* flags passed to Google Benchmark
   double time_limit = 0;             // seconds per benchmark call
   int noise_retries = 2;             // re-measure passes for results flagged noisy
+  bool interleave = false;           // repetitions of all benchmarks in a random order
 };
 
 // Returns "" on success, else one error line. With --help, sets *help and returns the text.

@@ -29,6 +29,20 @@ namespace {
 std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) { g_signal.store(sig); }
 
+// A Google Benchmark filter selecting exactly the benchmarks `names` (it matches the full
+// run name, which appends /min_time:../repeats:..).
+std::string spec_of(const std::vector<std::string>& names) {
+  std::string spec;
+  for (const auto& name : names) {
+    spec += spec.empty() ? "" : "|";
+    for (char c : name) {
+      if (std::string(".[]{}()*+?^$|\\").find(c) != std::string::npos) spec += '\\';
+      spec += c;
+    }
+  }
+  return "^(" + spec + ")(/|$)";
+}
+
 int fail(const std::string& program, const std::string& msg) {
   std::fprintf(stderr, "%s: %s\n", program.c_str(), msg.c_str());
   return 2;
@@ -144,6 +158,18 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
     return 0;
   }
   if (!perr.empty()) return fail(program, perr);
+  // Each rank would shuffle the repetitions its own way, and ranks running different
+  // benchmarks at once deadlock in their collectives.
+  const bool shuffled = std::any_of(args.gb_args.begin(), args.gb_args.end(), [](const std::string& a) {
+    return a.rfind("--benchmark_enable_random_interleaving", 0) == 0 &&
+           a != "--benchmark_enable_random_interleaving=false";
+  });
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    const char* n = std::getenv(v);
+    if (shuffled && n && std::atoi(n) > 1)
+      return fail(program, "--interleave cannot run under MPI (" + std::string(v) + "=" + n +
+                               "): every rank would order the benchmarks differently");
+  }
   Options& opts = args.opts;
   std::string& out = args.out;
   const std::string& resume = args.resume;
@@ -213,6 +239,7 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
   std::string gb_filter = filter.empty() ? "." : filter;
   std::vector<std::string> gb_argv = {argv[0]};
   int total = 0;
+  std::vector<std::string> selected;  // what this run measures
   {
     bool neg = !filter.empty() && filter[0] == '-';
     std::regex re(filter.empty() ? "." : (neg ? filter.substr(1) : filter));
@@ -224,6 +251,7 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
         if (Record* r = session.find(n)) r->outcome = "interrupted";  // never re-reported
         continue;
       }
+      selected.push_back(n);
       ++total;
     }
   }
@@ -250,27 +278,29 @@ int bench_main(int argc, char** argv, const std::string& program, const std::str
   Watchdog dog(time_limit, [&](const std::string& hung, double secs) {
     on_timeout(program, session, prof, reporter, out, argv_copy, hung, secs);
   });
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  if (shuffled) {
+    // The probes first, on their own: interleaved with the rest, results finished before
+    // the probes would have no "% of peak" to compare with.
+    std::vector<std::string> probes, rest;
+    for (const auto& n : selected) (n.rfind("probe/", 0) == 0 ? probes : rest).push_back(n);
+    for (const auto* part : {&probes, &rest})
+      if (!part->empty() && !interrupted()) benchmark::RunSpecifiedBenchmarks(&reporter, spec_of(*part));
+  } else {
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+  }
   // Noise control (issue 8): a result whose spread is above the threshold is measured again,
   // up to --noise-retries times; the reporter replaces it each time, and one still noisy
   // after that keeps its "noisy" flag.
   for (int pass = 1; pass <= args.noise_retries && !interrupted(); ++pass) {
-    std::string spec;
+    std::vector<std::string> noisy;
     for (const auto& m : prof.measurements) {
       if (!m.noisy || m.outcome != "passed") continue;
-      std::string name = m.extra.value("benchmark", std::string());
-      std::string escaped;
-      for (char c : name) {
-        if (std::string(".[]{}()*+?^$|\\").find(c) != std::string::npos) escaped += '\\';
-        escaped += c;
-      }
-      spec += (spec.empty() ? "" : "|") + escaped;
-      if (Record* r = session.find(name)) r->extra["noise_retries"] = pass;
+      noisy.push_back(m.extra.value("benchmark", std::string()));
+      if (Record* r = session.find(noisy.back())) r->extra["noise_retries"] = pass;
     }
-    if (spec.empty()) break;
+    if (noisy.empty()) break;
     std::printf("re-measuring noisy results (pass %d of %d)\n", pass, args.noise_retries);
-    // Google Benchmark matches the full run name, which appends /min_time:../repeats:..
-    benchmark::RunSpecifiedBenchmarks(&reporter, "^(" + spec + ")(/|$)");
+    benchmark::RunSpecifiedBenchmarks(&reporter, spec_of(noisy));
   }
   dog.stop();
   benchmark::Shutdown();

@@ -43,10 +43,9 @@ benchmark::internal::Benchmark* Session::add(Record rec, Body body, const std::s
     // reporter drops "interrupted" records. A signal stops a benchmark only before its first
     // repetition: once that ran, the rest run too ("finish the current measurement"), since
     // Google Benchmark 1.7 aborts (statistics.cc CHECK) when one benchmark's repetitions end
-    // with different iteration counts, as a skipped repetition does.
-    const bool continuing = running().last.load() == key;
-    running().last.store(key);
-    if (r->outcome == "interrupted" || (interrupted() && !continuing)) {
+    // with different iteration counts, as a skipped repetition does. With --interleave the
+    // repetitions of begun benchmarks are spread over the run, and they all finish.
+    if (r->outcome == "interrupted" || (interrupted() && !r->begun)) {
       r->outcome = "interrupted";
       st.SkipWithError("interrupted");
       return;
@@ -55,6 +54,7 @@ benchmark::internal::Benchmark* Session::add(Record rec, Body body, const std::s
                                  std::chrono::steady_clock::now().time_since_epoch())
                                  .count());
     running().name.store(key);
+    r->begun = true;
     body(st, *r);
     running().name.store(nullptr);
   });

@@ -64,6 +64,7 @@ struct Record {
   std::optional<double> max_rel_error;
   std::string error;
   Json extra = Json::object();   // merged into the measurement (e.g. algbw_gbps, extra_bytes)
+  bool begun = false;            // a repetition has run (the harness sets it)
 
   // Marks the record failed with `outcome` and skips the benchmark with a clear message.
   void fail(benchmark::State& st, const std::string& why_outcome, const std::string& message);
@@ -126,7 +127,6 @@ struct FamilyRegistrar {
 // turns a hang into a recorded timeout. Null between bodies.
 struct Running {
   std::atomic<const std::string*> name{nullptr};
-  std::atomic<const std::string*> last{nullptr};  // the benchmark run before (or now)
   std::atomic<int64_t> start_ns{0};
 };
 Running& running();

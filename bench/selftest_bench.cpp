@@ -1,9 +1,11 @@
 // Family "selftest": benchmarks with known, controllable durations, registered only when
 // PERFCAL_SELFTEST=1. The reliability tests use them to interrupt, kill and time out a run
 // at a known point; they measure nothing about the machine.
-//   selftest/cpu/sleep/none   sleeps `ms` per iteration (PERFCAL_SELFTEST_SLEEP_MS, default 50)
+//   selftest/cpu/sleep/none   sleeps `ms` per iteration (PERFCAL_SELFTEST_SLEEP_MS, default 50);
+//                             appends its index to PERFCAL_SELFTEST_LOG, if set, once per call
 //   selftest/cpu/hang/none    one call sleeps 30 s: must end as a recorded timeout
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -23,9 +25,15 @@ void register_selftest(Session& s) {
     rec.dtype = "none";
     rec.problem = {{"index", i}, {"ms", ms}};
     std::string tags = tags_of(rec.problem);
-    s.add(std::move(rec), [ms](benchmark::State& st, Record& r) {
+    s.add(std::move(rec), [ms, i](benchmark::State& st, Record& r) {
       r.verified = true;
       r.outcome = "passed";
+      // One line per call (one repetition): the order the tests check --interleave by.
+      if (const char* log = std::getenv("PERFCAL_SELFTEST_LOG"))
+        if (FILE* f = std::fopen(log, "a")) {
+          std::fprintf(f, "%d\n", i);
+          std::fclose(f);
+        }
       for (auto _ : st) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }, tags);
   }

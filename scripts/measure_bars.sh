@@ -30,24 +30,24 @@ for part in "${parts[@]}"; do
       # before, for % of peak (bench_gemm has none of its own).
       "$bin/bench_probe" --threads 1,2 --filter 'probe/cpu/fma/(f32|bf16)' --out "$out/probe.json" \
         2>&1 | tee "$out/probe.log"
-      "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 2 \
+      "${blas[@]}" "$bin/bench_gemm" --interleave --threads 1,2 --noise-retries 2 \
         --filter "gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/$squares" \
         --out "$out/gemm.json" 2>&1 | tee "$out/gemm.log" ;;
     gemm-skinny)
       # Decode-time GEMMs, f32 and bf16, beside the baselines: M = 1..64 rows of 4096 x 4096,
       # and the same through PyTorch's x W^T (m = 4096, n = M, A transposed).
-      "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 1 \
+      "${blas[@]}" "$bin/bench_gemm" --interleave --threads 1,2 --noise-retries 1 \
         --filter "gemm/cpu/(avx512|openblas|onednn)/(f32|bf16)/(k:4096/m:(1|2|4|8|16|32|64)/n:4096/ta:N/tb:N|k:4096/m:4096/n:(1|2|4|8|16|32|64)/ta:T/tb:N)/" \
         --out "$out/gemm-skinny.json" 2>&1 | tee "$out/gemm-skinny.log" ;;
     gemm-shapes)
       # The 512-token LLM shapes, f32, beside both baselines: the per-shape ratios issue 3
       # asks to report.
-      "${blas[@]}" "$bin/bench_gemm" --threads 1,2 --noise-retries 1 \
+      "${blas[@]}" "$bin/bench_gemm" --interleave --threads 1,2 --noise-retries 1 \
         --filter "gemm/cpu/(avx512|openblas|onednn)/f32/(k:(4096|11008|14336)/m:512/n:[0-9]+/ta:N/tb:[NT]|k:512/m:[0-9]+/n:4096/ta:T/tb:N)/" \
         --out "$out/gemm-shapes.json" 2>&1 | tee "$out/gemm-shapes.log" ;;
     attention)
       # head_dim 128, seq 2048/4096 non-causal fwd and bwd (the bars), seq 8192 for memory.
-      "${blas[@]}" "$bin/bench_attention" --threads 1,2 --noise-retries 1 \
+      "${blas[@]}" "$bin/bench_attention" --interleave --threads 1,2 --noise-retries 1 \
         --filter 'probe/cpu/fma/|attention/cpu/(flash|composed)/(fwd|bwd)/(f32|bf16)/(fwd|bwd)/b:1/h:8/kvh:8/s:(2048|4096)/d:128/threads' \
         --out "$out/attention.json" 2>&1 | tee "$out/attention.log"
       "${blas[@]}" "$bin/bench_attention" --threads 2 --noise-retries 0 --repetitions 1 \
