@@ -21,7 +21,7 @@ namespace perfcal {
 namespace {
 
 // Starts bench_all on the selftest family (6 x 3 repetitions x 150 ms = ~2.7 s of sleeps).
-pid_t start_selftest(const std::string& out) {
+pid_t start_selftest(const std::string& out, bool interleave = false) {
   pid_t pid = fork();
   if (pid == 0) {
     setenv("PERFCAL_SELFTEST", "1", 1);
@@ -31,7 +31,8 @@ pid_t start_selftest(const std::string& out) {
     dup2(devnull, 2);
     std::string b = test::bin("bench_all");
     execl(b.c_str(), b.c_str(), "--filter", "selftest/cpu/sleep", "--repetitions", "3", "--min-time",
-          "0.01", "--threads", "1", "--out", out.c_str(), (char*)nullptr);
+          "0.01", "--threads", "1", "--out", out.c_str(), interleave ? "--interleave" : (char*)nullptr,
+          (char*)nullptr);
     _exit(127);
   }
   return pid;
@@ -188,18 +189,7 @@ TEST(Reliability, InterleaveSpreadsEachBenchmarksRepetitionsOverTheRun) {
 // partial profile validates.
 TEST(Reliability, SigintDuringInterleavedRunLeavesValidPartialProfile) {
   std::string out = test::temp_path("sig_interleave.json");
-  pid_t pid = fork();
-  if (pid == 0) {
-    setenv("PERFCAL_SELFTEST", "1", 1);
-    setenv("PERFCAL_SELFTEST_SLEEP_MS", "150", 1);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::string b = test::bin("bench_all");
-    execl(b.c_str(), b.c_str(), "--filter", "selftest/cpu/sleep", "--repetitions", "3", "--min-time",
-          "0.01", "--threads", "1", "--interleave", "--out", out.c_str(), (char*)nullptr);
-    _exit(127);
-  }
+  pid_t pid = start_selftest(out, /*interleave=*/true);
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   kill(pid, SIGINT);
   EXPECT_EQ(wait_code(pid), 130);

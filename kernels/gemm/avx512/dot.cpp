@@ -56,8 +56,9 @@ void block(const DotArgs& a, int64_t s) {
   if constexpr (sizeof(Ty) == 2) {
     // bf16: each column's next cache line (32 elements, two steps) touched 1.5 KB ahead.
     // Without it these loops read the columns at 27 GB/s from DRAM where fp32 reaches 47:
-    // one thread, 4096 x 4096, m = 1 / 2 / 4 ran 1.27x / 1.28x / 1.30x (Zen 5; 1 KB and
-    // 2 KB ahead the same, 4 KB 1.0x). fp32 runs at the DRAM bandwidth already (0.9-1.0x).
+    // 4096 x 4096, m = 1 / 2 / 4 ran 1.20x / 1.27x / 1.31x on one thread, 1.20x / 1.19x /
+    // 1.27x on two (Zen 5; 1 KB and 2 KB ahead the same, 4 KB 1.0x). fp32 runs at the DRAM
+    // bandwidth already (the same prefetch: 0.9-1.0x).
     constexpr int64_t kAhead = 768;
     for (; k + 32 <= a.k; k += 32) {
 #pragma GCC unroll 4
