@@ -559,11 +559,14 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // thread), neutral at 128, 0.9-1.0x at 512. (Streaming A panels when n is small was
   // measured too: 0.84-1.04x, so it does not exist.)
   c.stream = p.m <= 2 * int64_t{c.mr} && (threads == 1 || c.parallel_loop == "jc") ? "b" : "none";
-  // Direct B for up to 256 rows of A (fp32, B not transposed and private to a thread): each
-  // B element meets at most 256 FMAs, so copying B into panels (read, write, read again)
+  // Direct B for up to 512 rows of A (B not transposed and private to a thread): each B
+  // element meets at most 512 FMAs, so copying B into panels (read, write, read again)
   // costs more than the kernels' strided reads of it in place. Measured on m x 4096 x 4096,
-  // one thread, GF/s packed -> direct: m = 16: 41 -> 125, 32: 84 -> 157, 64: 106 -> 158,
-  // 128: 120 -> 153, 256: 138 -> 156, 512: 149 -> 152 (within noise: not used). With no B
+  // one thread, GF/s packed -> direct (Sapphire Rapids): m = 16: 41 -> 125, 32: 84 -> 157,
+  // 64: 106 -> 158, 128: 120 -> 153, 256: 138 -> 156, 512: 149 -> 152. On the Zen 5 (two
+  // builds side by side, 256 rows against 512) m = 384 / 512 ran 1.06x / 1.04x on one
+  // thread, 1.07x / 1.04x on two, 512 x 11008 x 4096 1.03x, 512^3 1.01-1.02x, bf16
+  // 1.01-1.05x; 768 rows 1.02x / 0.96x and 1024 rows 0.93-0.98x: 512 it is. With no B
   // panel to keep in L1, k blocks only need the A block in half of L2: the largest such kc
   // (up to 4096; at m <= 64 kc = 4096 ran 1.2-1.5x kc = 256, C is read and written once).
   // The 16-row kernel for m <= 16 (32 rows would be half padding: 2.4x at m = 16), else
@@ -578,7 +581,7 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // best config of each, one sweep: m = 32 1.23x / 1.20x on 1 / 2 threads, m = 64 1.10x /
   // 0.88x, m = 128 0.86x / 0.82x): up to 32 rows there; elsewhere as fp32.
   const Problem q = direct_swaps(p) ? swapped(p) : p;
-  const int64_t direct_rows = c.compute == "widen" ? 32 : direct_swaps(p) ? 64 : 256;
+  const int64_t direct_rows = c.compute == "widen" ? 32 : direct_swaps(p) ? 64 : 512;
   // With threads, direct B needs the "jc" split (B private): enough columns for a few
   // 14-wide panels per thread, as the "jc" default above asks of packed configs.
   // Not when widening was asked for: direct reads B as it lies.

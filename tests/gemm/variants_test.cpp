@@ -359,13 +359,13 @@ TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
   // The default picks it for skinny shapes, the BLIS loops otherwise.
   EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 1, 4096, 4096))["algo"], "dot");
   EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 16, 4096, 4096))["algo"], "blis");
-  // From 5 rows up to 256, B read in place by the micro-kernels; beyond, packed.
+  // From 5 rows up to 512, B read in place by the micro-kernels; beyond, packed.
   const Json d8 = v->default_config(Problem::dense(Dtype::f32, 8, 4096, 4096));
   EXPECT_EQ(d8["algo"], "blis");
   EXPECT_EQ(d8["stream"], "direct");
   EXPECT_EQ(d8["mr"], 16);
-  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 256, 4096, 4096))["stream"], "direct");
-  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 257, 4096, 4096))["stream"], "none");
+  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 512, 4096, 4096))["stream"], "direct");
+  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 513, 4096, 4096))["stream"], "none");
   EXPECT_NE(
       v->default_config(Problem::dense(Dtype::f32, 64, 4096, 4096, Trans::N, Trans::T))["stream"],
       "direct");
