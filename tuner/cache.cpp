@@ -157,12 +157,15 @@ Status Cache::append(const CacheKey& key, const Evaluation& e) {
   j["recorded"] = profile::utc_now();
   // One line per write, flushed: an interruption loses at most the line being written.
   std::FILE* f = std::fopen(path_.c_str(), "a");
-  if (!f) return Status::Invalid("cannot append to tuning cache " + path_);
-  const std::string text = j.dump() + "\n";
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) return Status::Invalid("cannot append to tuning cache " + path_);
-  return Status::Ok();
+  bool ok = f != nullptr;
+  if (f) {
+    const std::string text = j.dump() + "\n";
+    ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    ok = std::fclose(f) == 0 && ok;
+  }
+  if (ok) return Status::Ok();
+  if (write_error_.empty()) write_error_ = "cannot append to tuning cache " + path_;
+  return Status::Invalid(write_error_);
 }
 
 std::vector<std::pair<CacheKey, Evaluation>> Cache::entries_for(const std::string& variant,

@@ -45,6 +45,9 @@ class Cache {
   // Records one evaluation and appends it to the file (flushed before returning).
   Status append(const CacheKey& key, const Evaluation& e);
   std::size_t size() const { return entries_.size(); }
+  // The first failure of append() to write the file ("" if none): the tuning goes on
+  // without it and its driver reports this once.
+  const std::string& write_error() const { return write_error_; }
   const std::string& path() const { return path_; }
 
   // Entries of one (variant, dtype, problem), whatever device recorded them: what a replay
@@ -55,6 +58,7 @@ class Cache {
 
  private:
   std::string path_;
+  std::string write_error_;
   std::map<std::string, std::pair<CacheKey, Evaluation>> entries_;
 };
 

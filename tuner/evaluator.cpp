@@ -29,7 +29,7 @@ Evaluation Evaluator::run(const Json& config, bool is_default) {
     e.is_default = is_default;
     ++measured_;
     // A cache that cannot be written is not worth stopping a tuning for: the result is
-    // still used; the driver reports write errors once (Cache::append's status).
+    // still used; the driver reports the first write error once (Cache::write_error).
     if (cache_) (void)cache_->append(key, e);
   }
   e.is_default = is_default;

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -283,6 +285,23 @@ Status pin_fields(Target* t, const std::map<std::string, std::vector<Json>>& fix
   return Status::Ok();
 }
 
+// Creates the folders of `path` and checks that the file can be written, before minutes
+// of tuning would be lost at the end (a profile in a missing folder once was). Opening for
+// appending never truncates; a file this check created is removed again.
+Status check_writable(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  if (ec) return Status::Invalid("cannot create the folder of " + what + " " + path + ": " + ec.message());
+  const bool existed = fs::exists(path, ec);
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) return Status::Invalid("cannot write " + what + " " + path + ": " + std::strerror(errno));
+  std::fclose(f);
+  if (!existed) fs::remove(path, ec);
+  return Status::Ok();
+}
+
 }  // namespace
 
 int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::string* error) {
@@ -312,6 +331,11 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
 
   Cache cache;
   if (Status s = cache.open(o.cache_path); !s.ok()) return bad(s.message());
+  // A replay writes neither.
+  if (!o.replay && !o.cache_path.empty())
+    if (Status s = check_writable(o.cache_path, "tuning cache"); !s.ok()) return bad(s.message());
+  if (!o.replay && !o.profile_path.empty())
+    if (Status s = check_writable(o.profile_path, "profile"); !s.ok()) return bad(s.message());
 
   const gemm::Variant* v = nullptr;
   std::string why;
@@ -412,6 +436,12 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
       if (error) *error = s.message();
       return 1;
     }
+  }
+  // The evaluations went on when the cache stopped taking them (disk full, file removed);
+  // say so once, as a failure: a rerun would not resume from them.
+  if (!cache.write_error().empty()) {
+    if (error) *error = cache.write_error() + "; later evaluations of this run are not in it";
+    return 1;
   }
   return rc;
 }

@@ -97,6 +97,34 @@ TEST(TuneCli, TinyRealRunWritesAValidProfileAndResumes) {
   std::remove(cache.c_str());
 }
 
+// The cache and the profile may name folders that do not exist yet: they are created
+// before the tuning starts, as bench_all does for --out.
+TEST(TuneCli, CreatesTheFoldersOfItsCacheAndProfile) {
+  const std::string dir = test::temp_path("tune_new_dirs");
+  std::filesystem::remove_all(dir);
+  const std::string prof = dir + "/a/profile.json", cache = dir + "/b/c/cache.jsonl";
+  auto r = run(bin("perfcal") + " tune --shapes 24x40x56 --strategy model --budget 2e --min-time 0.0005" +
+               " --fix threads=1 --profile " + prof + " --cache " + cache);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(prof));
+  EXPECT_TRUE(std::filesystem::exists(cache));
+  std::filesystem::remove_all(dir);
+}
+
+// A profile that cannot be written fails at once with one line, not after the whole
+// tuning has run (the budget here would take a minute).
+TEST(TuneCli, UnwritableProfileFailsBeforeTuning) {
+  auto r = run(bin("perfcal") + " tune --shapes 512x512x512 --strategy model --budget 60s" +
+               " --profile /proc/perfcal-no-such-dir/profile.json");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("cannot create the folder of profile"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("GF/s"), std::string::npos) << "it tuned first: " << r.output;
+  r = run(bin("perfcal") + " tune --shapes 512x512x512 --strategy model --budget 60s" +
+          " --cache /proc/perfcal-cache.jsonl");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("cannot write tuning cache"), std::string::npos) << r.output;
+}
+
 TEST(TuneCli, ReplaysARecordedCacheWithoutHardware) {
   const std::string data =
       std::string(PERFCAL_SOURCE_DIR) + "/tests/tuner/data/gemm_avx512_f32_32x1024x1024.jsonl";
