@@ -137,6 +137,8 @@ std::vector<int> call_order(bool interleave, const std::string& out, int* code) 
   auto r = test::run("PERFCAL_SELFTEST=1 PERFCAL_SELFTEST_SLEEP_MS=10 PERFCAL_SELFTEST_LOG=" + log +
                      " " + test::bin("bench_all") +
                      " --filter selftest/cpu/sleep --repetitions 3 --min-time 0.005 --threads 1" +
+                     // A noisy result re-measured at the end would break the grouping.
+                     " --noise-retries 0" +
                      (interleave ? " --interleave" : "") + " --out " + out);
   *code = r.code;
   EXPECT_EQ(r.code, 0) << r.output;
