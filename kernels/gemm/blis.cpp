@@ -566,9 +566,10 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // 64: 106 -> 158, 128: 120 -> 153, 256: 138 -> 156, 512: 149 -> 152. On the Zen 5 (two
   // builds side by side, 256 rows against 512) m = 384 / 512 ran 1.06x / 1.04x on one
   // thread, 1.07x / 1.04x on two, 512 x 11008 x 4096 1.03x, 512^3 1.01-1.02x, bf16
-  // 1.01-1.05x; 768 rows 1.02x / 0.96x and 1024 rows 0.93-0.98x: 512 it is. With no B
-  // panel to keep in L1, k blocks only need the A block in half of L2: the largest such kc
-  // (up to 4096; at m <= 64 kc = 4096 ran 1.2-1.5x kc = 256, C is read and written once).
+  // 1.01-1.05x; 768 rows 1.02x / 0.96x and 1024 rows 0.93-0.98x (B from DRAM): 512 it is.
+  // With no B panel to keep in L1, k blocks only need the A block in half of L2: the largest
+  // such kc (up to 4096; at m <= 64 kc = 4096 ran 1.2-1.5x kc = 256, C is read and written
+  // once).
   // The 16-row kernel for m <= 16 (32 rows would be half padding: 2.4x at m = 16), else
   // 32 x 8 (32 x 12 ran 2-5% slower: 8 column streams instead of 12).
   // A transposed large A runs the same way on C^T (direct_swaps): rows are then n. There
@@ -580,13 +581,22 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // while packing B is what it saves (m x 4096 x 4096 against the widened packed loops,
   // best config of each, one sweep: m = 32 1.23x / 1.20x on 1 / 2 threads, m = 64 1.10x /
   // 0.88x, m = 128 0.86x / 0.82x): up to 32 rows there; elsewhere as fp32.
+  // Beyond 512 rows, fp32, when B fits in half this core's L3 share: B is then re-read from
+  // L3, not DRAM, once per A block (mc rows at a time, below), which costs less than packing
+  // it. Two builds side by side on the Zen 5 (L3 32 MiB), one / two threads: 1024^3 1.04x /
+  // 1.04x, 4096 x 1024 x 1024 1.01x / 1.01x; 2048^3 (B 16 MiB, past the half) even, 4096^3
+  // 0.99x. bf16 (packed in k pairs, half the bytes to copy) ran 1024^3 0.99-1.01x and 4096 x
+  // 1024 x 1024 0.97x: not there.
   const Problem q = direct_swaps(p) ? swapped(p) : p;
   const int64_t direct_rows = c.compute == "widen" ? 32 : direct_swaps(p) ? 64 : 512;
+  const bool b_in_l3 = q.k * q.n * int64_t(size_of(ks.dtype)) <= l3_share / 2;
+  const bool rows_ok = q.m <= direct_rows || (b_in_l3 && ks.dtype == Dtype::f32 &&
+                                              c.compute != "widen" && !direct_swaps(p));
   // With threads, direct B needs the "jc" split (B private): enough columns for a few
   // 14-wide panels per thread, as the "jc" default above asks of packed configs.
   // Not when widening was asked for: direct reads B as it lies.
   const bool direct = ks.direct_table && mr <= 0 && nr <= 0 && compute != "widen" &&
-                      direct_possible(p) && q.m <= direct_rows &&
+                      direct_possible(p) && rows_ok &&
                       (threads == 1 || q.n >= int64_t{threads} * 8 * 14);
   if (direct) {
     c.stream = "direct";
@@ -600,14 +610,24 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     const int64_t a_es = packed_size(c, ks.dtype);
     c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * a_es) / 256 * 256, 256, 4096));
     c.mc = static_cast<int>(rows);
+    // Past 512 rows (B in L3, above) A comes in blocks of half of L2 again, now with kc =
+    // 512: the B micro-panel (16 KiB) is reused from L1 by the block's micro-panels. 1024^3
+    // fp32, one thread, the tuner's sweep: kc 512 with mc 128-256 247-250 GF/s, kc 232-240
+    // 241-250, kc 1024 241-248.
+    if (rows > 512) {
+      c.kc = 512;
+      c.mc = static_cast<int>(std::max<int64_t>(c.mr, (l2 / 2) / (c.kc * a_es) / c.mr * c.mr));
+    }
     c.nc = std::max(c.nr, 8064 / c.nr * c.nr);  // unused: no B panel is packed
     // Touching each column's next line ahead of its broadcasts: any distance from 4 to 128
     // k steps measured 1.17-1.25x none (m = 16 and 64, one thread; the tuner found it too),
     // the column misses then overlap instead of arriving one broadcast at a time. On the
     // Zen 5 the far end wins: 128 k steps (512 bytes) against 16, 4096 x 4096, fp32, m = 8 /
     // 16 / 32 / 64: 1.07x / 1.08x / 1.03x / 1.03x on one thread, 1.09x / 1.08x / - / 1.04x
-    // on two; bf16 1.01-1.03x.
-    c.prefetch = 128;
+    // on two; bf16 1.01-1.03x. With B in L3 none is best (its latency is short, and the
+    // prefetches cost issue slots): 128 -> 0 at 512^3 1.02x / 1.04x (one / two threads),
+    // bf16 1.01x / 1.00x; 1024^3 1.02x / 1.04x; m = 16..256 x 1024 x 1024 1.00-1.04x.
+    c.prefetch = b_in_l3 ? 0 : 128;
   }
   // 16-row tiles have one FMA per B element, so a register broadcast doubles their
   // instructions instead of sharing one over MR/16 FMAs: embedded, whatever the probe says

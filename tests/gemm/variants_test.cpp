@@ -479,6 +479,28 @@ TEST(GemmConfig, DefaultsFollowTheCaches) {
   EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 8, 8, 8), *ks, 2).threads, 1);
 }
 
+// fp32 B that fits in half of a core's L3 share is read in place at any row count, A then in
+// L2-sized blocks; bf16 and B beyond it are packed.
+TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
+  const KernelSet* ks = kernel_set(Isa::avx512, Dtype::f32);
+  const auto& ci = cpu_info();
+  int64_t l3_share = 0;
+  for (const auto& cl : ci.caches)
+    if (cl.level == 3) l3_share = int64_t(cl.size_bytes) / std::max(1, cl.cores_sharing);
+  if (l3_share < (int64_t{2} << 20)) GTEST_SKIP() << "needs an L3 share of 2 MiB";
+  const CpuGemmConfig d = default_config(Problem::dense(Dtype::f32, 2048, 512, 512), *ks, 1);
+  EXPECT_EQ(d.stream, "direct");
+  EXPECT_LT(d.mc, 2048);
+  EXPECT_LE(int64_t{d.mc} * d.kc * 4, int64_t(ci.cache_bytes(2, 262144)));
+  EXPECT_EQ(d.prefetch, 0);
+  const KernelSet* kb = kernel_set(Isa::avx512, Dtype::bf16);
+  EXPECT_NE(default_config(Problem::dense(Dtype::bf16, 2048, 512, 512), *kb, 1).stream, "direct");
+  // 1 GiB of B is past any L3 share.
+  EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 2048, 16384, 16384), *ks, 1).stream, "none");
+  // Up to 512 rows B from DRAM is read in place too, with the far prefetch.
+  EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 512, 16384, 16384), *ks, 1).prefetch, 128);
+}
+
 // Block sizes that make the same blocks are one candidate (every mc >= m is one block of m
 // rows, blocks may grow by 1/8): the tuner would otherwise measure copies as rivals.
 TEST(GemmConfig, SearchSpaceHasOnePointPerDistinctBlocking) {
