@@ -366,6 +366,10 @@ TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
   EXPECT_EQ(d8["mr"], 16);
   EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 512, 4096, 4096))["stream"], "direct");
   EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 513, 4096, 4096))["stream"], "none");
+  // 64-row tiles where broadcasts are instructions of their own, unless they add padding.
+  const Json d64 = v->default_config(Problem::dense(Dtype::f32, 64, 4096, 4096));
+  EXPECT_EQ(d64["mr"], d64["broadcast"] == "register" ? 64 : 32);
+  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 96, 4096, 4096))["mr"], 32);
   EXPECT_NE(
       v->default_config(Problem::dense(Dtype::f32, 64, 4096, 4096, Trans::N, Trans::T))["stream"],
       "direct");
