@@ -581,17 +581,20 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // while packing B is what it saves (m x 4096 x 4096 against the widened packed loops,
   // best config of each, one sweep: m = 32 1.23x / 1.20x on 1 / 2 threads, m = 64 1.10x /
   // 0.88x, m = 128 0.86x / 0.82x): up to 32 rows there; elsewhere as fp32.
-  // Beyond 512 rows, fp32, when B fits in half this core's L3 share: B is then re-read from
+  // Beyond 512 rows when B fits in half this core's L3 share: B is then re-read from
   // L3, not DRAM, once per A block (mc rows at a time, below), which costs less than packing
   // it. Two builds side by side on the Zen 5 (L3 32 MiB), one / two threads: 1024^3 1.04x /
   // 1.04x, 4096 x 1024 x 1024 1.01x / 1.01x; 2048^3 (B 16 MiB, past the half) even, 4096^3
-  // 0.99x. bf16 (packed in k pairs, half the bytes to copy) ran 1024^3 0.99-1.01x and 4096 x
-  // 1024 x 1024 0.97x: not there.
+  // 0.99x. bf16 with 32 x 12 tiles ran 1024^3 0.99-1.01x and 4096 x 1024 x 1024 0.97x; with
+  // the 64 x 6 tiles of register-broadcast cores (below) and k blocks of the same bytes
+  // (1024) 1024^3 1.04x / 1.03x, 2048 x 2048 x 1024 1.03x / 1.03x, 4096 x 1024 x 1024 1.01x /
+  // 1.01x: there only.
   const Problem q = direct_swaps(p) ? swapped(p) : p;
   const int64_t direct_rows = c.compute == "widen" ? 32 : direct_swaps(p) ? 64 : 512;
   const bool b_in_l3 = q.k * q.n * int64_t(size_of(ks.dtype)) <= l3_share / 2;
-  const bool rows_ok = q.m <= direct_rows || (b_in_l3 && ks.dtype == Dtype::f32 &&
-                                              c.compute != "widen" && !direct_swaps(p));
+  const bool l3_rows = b_in_l3 && (ks.dtype == Dtype::f32 || c.broadcast == "register") &&
+                       c.compute != "widen" && !direct_swaps(p);
+  const bool rows_ok = q.m <= direct_rows || l3_rows;
   // With threads, direct B needs the "jc" split (B private): enough columns for a few
   // 14-wide panels per thread, as the "jc" default above asks of packed configs.
   // Not when widening was asked for: direct reads B as it lies.
@@ -622,12 +625,13 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     const int64_t a_es = packed_size(c, ks.dtype);
     c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * a_es) / 256 * 256, 256, 4096));
     c.mc = static_cast<int>(rows);
-    // Past 512 rows (B in L3, above) A comes in blocks of half of L2 again, now with kc =
-    // 512: the B micro-panel (16 KiB) is reused from L1 by the block's micro-panels. 1024^3
-    // fp32, one thread, the tuner's sweep: kc 512 with mc 128-256 247-250 GF/s, kc 232-240
-    // 241-250, kc 1024 241-248.
+    // Past 512 rows (B in L3, above) A comes in blocks of half of L2 again, with k blocks of
+    // 2 KiB per column (fp32 512, bf16 1024): the B micro-panel is reused from L1 by the
+    // block's micro-panels. 1024^3, one thread, the tuner's sweeps: fp32 kc 512 with mc
+    // 128-256 247-250 GF/s, kc 232-240 241-250, kc 1024 241-248; bf16 64x6 kc 1024 mc
+    // 192-256 522-525, kc 512 509-513; bf16 2 KiB against 1 KiB 1.01-1.02x.
     if (rows > 512) {
-      c.kc = 512;
+      c.kc = 2048 / static_cast<int>(a_es);
       c.mc = static_cast<int>(std::max<int64_t>(c.mr, (l2 / 2) / (c.kc * a_es) / c.mr * c.mr));
     }
     c.nc = std::max(c.nr, 8064 / c.nr * c.nr);  // unused: no B panel is packed

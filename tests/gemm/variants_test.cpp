@@ -483,8 +483,8 @@ TEST(GemmConfig, DefaultsFollowTheCaches) {
   EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 8, 8, 8), *ks, 2).threads, 1);
 }
 
-// fp32 B that fits in half of a core's L3 share is read in place at any row count, A then in
-// L2-sized blocks; bf16 and B beyond it are packed.
+// B that fits in half of a core's L3 share is read in place at any row count, A then in
+// L2-sized blocks of 2 KiB columns; B beyond it is packed.
 TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
   const KernelSet* ks = kernel_set(Isa::avx512, Dtype::f32);
   const auto& ci = cpu_info();
@@ -497,8 +497,11 @@ TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
   EXPECT_LT(d.mc, 2048);
   EXPECT_LE(int64_t{d.mc} * d.kc * 4, int64_t(ci.cache_bytes(2, 262144)));
   EXPECT_EQ(d.prefetch, 0);
+  // bf16 only with the 64 x 6 tiles of register-broadcast cores, not where it is widened.
   const KernelSet* kb = kernel_set(Isa::avx512, Dtype::bf16);
-  EXPECT_NE(default_config(Problem::dense(Dtype::bf16, 2048, 512, 512), *kb, 1).stream, "direct");
+  const CpuGemmConfig b = default_config(Problem::dense(Dtype::bf16, 2048, 512, 512), *kb, 1);
+  EXPECT_EQ(b.stream == "direct", b.broadcast == "register" && b.compute != "widen");
+  if (b.stream == "direct") EXPECT_EQ(b.kc, 1024);
   // 1 GiB of B is past any L3 share.
   EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 2048, 16384, 16384), *ks, 1).stream, "none");
   // Up to 512 rows B from DRAM is read in place too, with the far prefetch.
