@@ -615,7 +615,7 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     // 4096 x 4096, one / two threads, 64x6 against 32x8: fp32 m = 40 1.04x / 1.06x, 64 1.10x
     // / 1.16x, 128 1.00x / 1.02x, 256 0.98x / 1.09x, 512 1.00x / 1.02x; bf16 (against 32x12)
     // m = 64 1.04x / 1.05x, 256 1.01x / 1.13x. Only where 64-row tiles add no padding. bf16
-    // at 17-32 rows: 32 x 8 1.04x / 1.06x 32 x 12.
+    // at 17-32 rows: 32 x 8 1.06x / 1.06x 32 x 12.
     if (c.broadcast == "register" && q.m > 16) {
       const bool wide = q.m > 32 && round_up(q.m, 64) == round_up(q.m, 32);
       c.mr = wide ? 64 : 32;
