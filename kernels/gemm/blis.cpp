@@ -592,7 +592,13 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   const Problem q = direct_swaps(p) ? swapped(p) : p;
   const int64_t direct_rows = c.compute == "widen" ? 32 : direct_swaps(p) ? 64 : 512;
   const bool b_in_l3 = q.k * q.n * int64_t(size_of(ks.dtype)) <= l3_share / 2;
-  const bool l3_rows = b_in_l3 && (ks.dtype == Dtype::f32 || c.broadcast == "register") &&
+  // Both this and the 64-row tiles below want B wide: with at most 128 columns they ran
+  // 0.83-0.97x (one thread, 128 x 8 x 4096, 256 x 32 x 4096, 512 x 16 x 8192, 4096 x 128 x
+  // 4096: narrow panels pad, and each B column is reused by fewer tiles); at 256 columns
+  // 1.01-1.03x.
+  constexpr int64_t kWideB = 256;
+  const bool l3_rows = b_in_l3 && q.n >= kWideB &&
+                       (ks.dtype == Dtype::f32 || c.broadcast == "register") &&
                        c.compute != "widen" && !direct_swaps(p);
   const bool rows_ok = q.m <= direct_rows || l3_rows;
   // With threads, direct B needs the "jc" split (B private): enough columns for a few
@@ -614,9 +620,9 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     // and at m <= 64 it reads each B element once instead of twice. Exhaustive sweeps, m x
     // 4096 x 4096, one / two threads, 64x6 against 32x8: fp32 m = 40 1.04x / 1.06x, 64 1.10x
     // / 1.16x, 128 1.00x / 1.02x, 256 0.98x / 1.09x, 512 1.00x / 1.02x; bf16 (against 32x12)
-    // m = 64 1.04x / 1.05x, 256 1.01x / 1.13x. Only where 64-row tiles add no padding. bf16
-    // at 17-32 rows: 32 x 8 1.06x / 1.06x 32 x 12.
-    if (c.broadcast == "register" && q.m > 16) {
+    // m = 64 1.04x / 1.05x, 256 1.01x / 1.13x. Only where 64-row tiles add no padding, and
+    // B is wide (kWideB above). bf16 at 17-32 rows: 32 x 8 1.06x / 1.06x 32 x 12.
+    if (c.broadcast == "register" && q.m > 16 && q.n >= kWideB) {
       const bool wide = q.m > 32 && round_up(q.m, 64) == round_up(q.m, 32);
       c.mr = wide ? 64 : 32;
       c.nr = wide ? 6 : 8;

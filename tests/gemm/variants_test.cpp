@@ -370,6 +370,8 @@ TEST(GemmDot, EverySkinnyShapeItAppliesTo) {
   const Json d64 = v->default_config(Problem::dense(Dtype::f32, 64, 4096, 4096));
   EXPECT_EQ(d64["mr"], d64["broadcast"] == "register" ? 64 : 32);
   EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 96, 4096, 4096))["mr"], 32);
+  // Nor for narrow B (8 columns would run 6 + 6).
+  EXPECT_EQ(v->default_config(Problem::dense(Dtype::f32, 128, 8, 4096))["mr"], 32);
   EXPECT_NE(
       v->default_config(Problem::dense(Dtype::f32, 64, 4096, 4096, Trans::N, Trans::T))["stream"],
       "direct");
@@ -502,6 +504,8 @@ TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
   const CpuGemmConfig b = default_config(Problem::dense(Dtype::bf16, 2048, 512, 512), *kb, 1);
   EXPECT_EQ(b.stream == "direct", b.broadcast == "register" && b.compute != "widen");
   if (b.stream == "direct") EXPECT_EQ(b.kc, 1024);
+  // Narrow B stays packed past 512 rows (its few panels are reused by too few tiles).
+  EXPECT_NE(default_config(Problem::dense(Dtype::f32, 8192, 16, 8192), *ks, 1).stream, "direct");
   // 1 GiB of B is past any L3 share.
   EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 2048, 16384, 16384), *ks, 1).stream, "none");
   // Up to 512 rows B from DRAM is read in place too, with the far prefetch.
