@@ -581,23 +581,31 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // while packing B is what it saves (m x 4096 x 4096 against the widened packed loops,
   // best config of each, one sweep: m = 32 1.23x / 1.20x on 1 / 2 threads, m = 64 1.10x /
   // 0.88x, m = 128 0.86x / 0.82x): up to 32 rows there; elsewhere as fp32.
-  // Beyond 512 rows when B fits in half this core's L3 share: B is then re-read from
-  // L3, not DRAM, once per A block (mc rows at a time, below), which costs less than packing
-  // it. Two builds side by side on the Zen 5 (L3 32 MiB), one / two threads: 1024^3 1.04x /
-  // 1.04x, 4096 x 1024 x 1024 1.01x / 1.01x; 2048^3 (B 16 MiB, past the half) even, 4096^3
-  // 0.99x. bf16 with 32 x 12 tiles ran 1024^3 0.99-1.01x and 4096 x 1024 x 1024 0.97x; with
-  // the 64 x 6 tiles of register-broadcast cores (below) and k blocks of the same bytes
-  // (1024) 1024^3 1.04x / 1.03x, 2048 x 2048 x 1024 1.03x / 1.03x, 4096 x 1024 x 1024 1.01x /
-  // 1.01x: there only.
+  // Beyond 512 rows when B fits in L3: B is then re-read from L3, not DRAM, once per A
+  // block (mc rows at a time, below), which costs less than packing it. Two builds side by
+  // side on the Zen 5 (L3 32 MiB), B up to half this core's share (8 MiB), one / two
+  // threads: 1024^3 1.04x / 1.04x, 4096 x 1024 x 1024 1.01x / 1.01x. bf16 with 32 x 12 tiles
+  // ran 1024^3 0.99-1.01x and 4096 x 1024 x 1024 0.97x; with the 64 x 6 tiles of
+  // register-broadcast cores (below) and k blocks of the same bytes (1024) 1024^3 1.04x /
+  // 1.03x, 2048 x 2048 x 1024 1.03x / 1.03x, 4096 x 1024 x 1024 1.01x / 1.01x: there only.
+  // fp32 then up to the whole L3 (what each A block re-reads is one k block of B, kc x n):
+  // against half the share, two builds side by side, one / two threads: 2048^3 1.03x /
+  // 1.02x, 1024 x 4096 x 1024 1.05x / 1.03x, 4096 x 2048 x 2048 1.02x / 1.01x, 2048 x 4096 x
+  // 2048 1.02x / 1.02-1.03x, 1024 x 8192 x 1024 1.02x / 1.04x, 1024 x 2048 x 4096 1.05x /
+  // 1.02x; 256-1024 columns 0.99-1.02x. (4096^3, B 64 MiB, ran even read in place or
+  // packed.) bf16 stays at half the share: with 16 MiB of B it ran 0.98-1.00x.
   const Problem q = direct_swaps(p) ? swapped(p) : p;
   const int64_t direct_rows = c.compute == "widen" ? 32 : direct_swaps(p) ? 64 : 512;
-  const bool b_in_l3 = q.k * q.n * int64_t(size_of(ks.dtype)) <= l3_share / 2;
+  const int64_t b_bytes = q.k * q.n * int64_t(size_of(ks.dtype));
+  const bool b_in_l3 = b_bytes <= l3_share / 2;  // B stays in L3 from one call to the next
+  const int64_t l3_bytes = l3 ? static_cast<int64_t>(l3->size_bytes) : l3_share;
+  const bool b_fits_l3 = ks.dtype == Dtype::f32 ? b_bytes <= l3_bytes : b_in_l3;
   // Both this and the 64-row tiles below want B wide: with at most 128 columns they ran
   // 0.83-0.97x (one thread, 128 x 8 x 4096, 256 x 32 x 4096, 512 x 16 x 8192, 4096 x 128 x
   // 4096: narrow panels pad, and each B column is reused by fewer tiles); at 256 columns
   // 1.01-1.03x.
   constexpr int64_t kWideB = 256;
-  const bool l3_rows = b_in_l3 && q.n >= kWideB &&
+  const bool l3_rows = b_fits_l3 && q.n >= kWideB &&
                        (ks.dtype == Dtype::f32 || c.broadcast == "register") &&
                        c.compute != "widen" && !direct_swaps(p);
   const bool rows_ok = q.m <= direct_rows || l3_rows;
@@ -649,7 +657,8 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     // on two; bf16 1.01-1.03x. With B in L3 none is best (its latency is short, and the
     // prefetches cost issue slots): 128 -> 0 at 512^3 1.02x / 1.04x (one / two threads),
     // bf16 1.01x / 1.00x; 1024^3 1.02x / 1.04x; m = 16..256 x 1024 x 1024 1.00-1.04x.
-    c.prefetch = b_in_l3 ? 0 : 128;
+    // Past 512 rows B is re-read from L3 by every A block after the first (l3_rows).
+    c.prefetch = b_in_l3 || rows > 512 ? 0 : 128;
   }
   // 16-row tiles have one FMA per B element, so a register broadcast doubles their
   // instructions instead of sharing one over MR/16 FMAs: embedded, whatever the probe says

@@ -490,9 +490,10 @@ TEST(GemmConfig, DefaultsFollowTheCaches) {
 TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
   const KernelSet* ks = kernel_set(Isa::avx512, Dtype::f32);
   const auto& ci = cpu_info();
-  int64_t l3_share = 0;
+  int64_t l3_share = 0, l3 = 0;
   for (const auto& cl : ci.caches)
-    if (cl.level == 3) l3_share = int64_t(cl.size_bytes) / std::max(1, cl.cores_sharing);
+    if (cl.level == 3)
+      l3 = int64_t(cl.size_bytes), l3_share = l3 / std::max(1, cl.cores_sharing);
   if (l3_share < (int64_t{2} << 20)) GTEST_SKIP() << "needs an L3 share of 2 MiB";
   const CpuGemmConfig d = default_config(Problem::dense(Dtype::f32, 2048, 512, 512), *ks, 1);
   EXPECT_EQ(d.stream, "direct");
@@ -504,6 +505,12 @@ TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
   const CpuGemmConfig b = default_config(Problem::dense(Dtype::bf16, 2048, 512, 512), *kb, 1);
   EXPECT_EQ(b.stream == "direct", b.broadcast == "register" && b.compute != "widen");
   if (b.stream == "direct") EXPECT_EQ(b.kc, 1024);
+  // fp32 up to the whole L3, bf16 up to half the share (16 MiB of B either way here).
+  EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 2048, 2048, 2048), *ks, 1).stream == "direct",
+            int64_t{16} << 20 <= l3);
+  if ((int64_t{16} << 20) > l3_share / 2)
+    EXPECT_NE(default_config(Problem::dense(Dtype::bf16, 2048, 4096, 2048), *kb, 1).stream,
+              "direct");
   // Narrow B stays packed past 512 rows (its few panels are reused by too few tiles).
   EXPECT_NE(default_config(Problem::dense(Dtype::f32, 8192, 16, 8192), *ks, 1).stream, "direct");
   // 1 GiB of B is past any L3 share.
