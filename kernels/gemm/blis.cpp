@@ -520,6 +520,16 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // (MR x kc) stream through it; size both to ~7/8 of L1, leaving a way for C.
   const int64_t l1 = static_cast<int64_t>(ci.cache_bytes(1, 32 * 1024));
   int64_t kc = (l1 * 7 / 8) / ((c.mr + c.nr) * es);
+  // With B wide, twice that: the B micro-panel then fills about half of L1 and the A
+  // micro-panels stream from L2 past it, and every C tile is read and written half as often
+  // (once per k block). With mc halved to keep the A block's bytes, two builds side by side,
+  // one / two threads: fp32 4096^3 1.02x / 1.01x, 3072^3 1.02x / 1.03x, 2048 x 4096 x 4096
+  // 1.01x / 1.00x, 4096 x 11008 x 4096 1.01x / 1.02x, 768 x 4096 x 4096 1.02x / 1.01x; bf16
+  // 4096^3 1.01x / 1.00x. Three times ran the same as twice. Not with few columns (kWideB
+  // below: 4096 x 128 x 4096 0.96x / 0.99x, 8192 x 16 x 8192 0.88x / 0.93x), where each A
+  // block meets few B panels and packing A weighs more.
+  constexpr int64_t kWideB = 256;
+  if (p.n >= kWideB) kc *= 2;
   kc = std::clamp<int64_t>(kc / 8 * 8, 64, 2048);
   // mc: the packed A block (mc x kc) lives in L2; use half of it so B micro-panels and C
   // lines streaming through do not evict it.
@@ -600,11 +610,10 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   const bool b_in_l3 = b_bytes <= l3_share / 2;  // B stays in L3 from one call to the next
   const int64_t l3_bytes = l3 ? static_cast<int64_t>(l3->size_bytes) : l3_share;
   const bool b_fits_l3 = ks.dtype == Dtype::f32 ? b_bytes <= l3_bytes : b_in_l3;
-  // Both this and the 64-row tiles below want B wide: with at most 128 columns they ran
+  // Both this and the 64-row tiles below want B wide (kWideB): with at most 128 columns they ran
   // 0.83-0.97x (one thread, 128 x 8 x 4096, 256 x 32 x 4096, 512 x 16 x 8192, 4096 x 128 x
   // 4096: narrow panels pad, and each B column is reused by fewer tiles); at 256 columns
   // 1.01-1.03x.
-  constexpr int64_t kWideB = 256;
   const bool l3_rows = b_fits_l3 && q.n >= kWideB &&
                        (ks.dtype == Dtype::f32 || c.broadcast == "register") &&
                        c.compute != "widen" && !direct_swaps(p);

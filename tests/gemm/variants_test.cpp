@@ -477,16 +477,22 @@ TEST(GemmConfig, DefaultsFollowTheCaches) {
   Problem p = Problem::dense(Dtype::f32, 4096, 4096, 4096);
   CpuGemmConfig c = default_config(p, *ks, 1);
   const auto& ci = cpu_info();
-  // B micro-panel plus A micro-panel within L1; A block within L2.
-  EXPECT_LE(int64_t{c.kc} * (c.mr + c.nr) * 4, int64_t(ci.cache_bytes(1, 32768)));
+  // Wide B: the B micro-panel within half of L1 (A micro-panels stream past it from L2);
+  // A block within L2.
+  const int64_t l1 = int64_t(ci.cache_bytes(1, 32768));
+  EXPECT_LE(int64_t{c.kc} * c.nr * 4, l1 / 2);
+  EXPECT_GT(int64_t{c.kc} * (c.mr + c.nr) * 4, l1 * 3 / 4);
   EXPECT_LE(int64_t{c.mc} * c.kc * 4, int64_t(ci.cache_bytes(2, 262144)));
+  // Narrow B: B micro-panel plus A micro-panel within L1.
+  const CpuGemmConfig n = default_config(Problem::dense(Dtype::f32, 4096, 128, 4096), *ks, 1);
+  EXPECT_LE(int64_t{n.kc} * (n.mr + n.nr) * 4, l1);
   EXPECT_TRUE(can_implement(c, p, *ks).ok() || !kernel_set_available(*ks).ok());
   // Tiny problems stay single-threaded: a fork costs more than it saves.
   EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 8, 8, 8), *ks, 2).threads, 1);
 }
 
-// B that fits in half of a core's L3 share is read in place at any row count, A then in
-// L2-sized blocks of 2 KiB columns; B beyond it is packed.
+// B that fits in L3 (fp32: all of it; bf16: half a core's share) is read in place at any
+// row count, A then in L2-sized blocks of 2 KiB columns; B beyond it is packed.
 TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
   const KernelSet* ks = kernel_set(Isa::avx512, Dtype::f32);
   const auto& ci = cpu_info();
