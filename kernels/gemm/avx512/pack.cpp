@@ -138,19 +138,27 @@ void pack_bf16(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t 
     }
     return;
   }
-  // Rows contiguous: widen k and k+1 to 32-bit lanes and merge them as (lo, hi) halves.
+  // Rows contiguous: 32 rows of k and of k+1 interleaved into 32 pairs by two word
+  // permutes (vpermt2w) per 64 bytes out. (Widening each half to 32-bit lanes and merging
+  // them took twice the instructions: 4 loads, 4 widening shuffles, 2 shifts, 2 ors.)
+  const __m512i lo_idx = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9,
+                                          40, 8, 39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1,
+                                          32, 0);
+  const __m512i hi_idx = _mm512_add_epi16(lo_idx, _mm512_set1_epi16(16));
   for (int64_t p = 0; p < pairs; ++p) {
     const uint16_t* lo = x + 2 * p * ld;
     const bool has_hi = 2 * p + 1 < kb;
     uint16_t* dst = out + p * 2 * width;
-    for (int r0 = 0; r0 < width; r0 += 16) {
-      const __mmask16 m = first_n(rows - r0);
-      __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo + r0));
-      if (has_hi) {
-        const __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo + ld + r0));
-        v = _mm512_or_si512(v, _mm512_slli_epi32(h, 16));
-      }
-      _mm512_mask_storeu_epi32(dst + 2 * r0, first_n(width - r0), v);
+    for (int r0 = 0; r0 < width; r0 += 32) {
+      const int64_t left = rows - r0;
+      const __mmask32 m = left >= 32 ? ~__mmask32{0} : left <= 0 ? 0 : (__mmask32{1} << left) - 1;
+      const __m512i a = _mm512_maskz_loadu_epi16(m, lo + r0);
+      const __m512i b = has_hi ? _mm512_maskz_loadu_epi16(m, lo + ld + r0) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(dst + 2 * r0, first_n(width - r0),
+                               _mm512_permutex2var_epi16(a, lo_idx, b));
+      if (width - r0 > 16)
+        _mm512_mask_storeu_epi32(dst + 2 * r0 + 32, first_n(width - r0 - 16),
+                                 _mm512_permutex2var_epi16(a, hi_idx, b));
     }
   }
 }
