@@ -525,11 +525,13 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // (once per k block). With mc halved to keep the A block's bytes, two builds side by side,
   // one / two threads: fp32 4096^3 1.02x / 1.01x, 3072^3 1.02x / 1.03x, 2048 x 4096 x 4096
   // 1.01x / 1.00x, 4096 x 11008 x 4096 1.01x / 1.02x, 768 x 4096 x 4096 1.02x / 1.01x; bf16
-  // 4096^3 1.01x / 1.00x. Three times ran the same as twice. Not with few columns (kWideB
-  // below: 4096 x 128 x 4096 0.96x / 0.99x, 8192 x 16 x 8192 0.88x / 0.93x), where each A
-  // block meets few B panels and packing A weighs more.
+  // 4096^3 1.01x / 1.00x; A transposed, 4096^3 and 2048 x 4096 x 4096 1.02x. Three times ran
+  // the same as twice. Not with few columns (kWideB below: 4096 x 128 x 4096 0.96x / 0.99x,
+  // 8192 x 16 x 8192 0.88x / 0.93x), where each A block meets few B panels and packing A
+  // weighs more, nor with B transposed (m x 4096 x 4096, one thread: m = 16 / 32 / 64 0.86x
+  // / 0.87x / 0.90x, 128 / 256 0.96-0.97x, 1024 / 4096 0.99-1.01x).
   constexpr int64_t kWideB = 256;
-  if (p.n >= kWideB) kc *= 2;
+  if (p.n >= kWideB && p.tb == Trans::N) kc *= 2;
   kc = std::clamp<int64_t>(kc / 8 * 8, 64, 2048);
   // mc: the packed A block (mc x kc) lives in L2; use half of it so B micro-panels and C
   // lines streaming through do not evict it.
