@@ -498,8 +498,7 @@ TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
   const auto& ci = cpu_info();
   int64_t l3_share = 0, l3 = 0;
   for (const auto& cl : ci.caches)
-    if (cl.level == 3)
-      l3 = int64_t(cl.size_bytes), l3_share = l3 / std::max(1, cl.cores_sharing);
+    if (cl.level == 3) l3 = int64_t(cl.size_bytes), l3_share = l3 / std::max(1, cl.cores_sharing);
   if (l3_share < (int64_t{2} << 20)) GTEST_SKIP() << "needs an L3 share of 2 MiB";
   const CpuGemmConfig d = default_config(Problem::dense(Dtype::f32, 2048, 512, 512), *ks, 1);
   EXPECT_EQ(d.stream, "direct");

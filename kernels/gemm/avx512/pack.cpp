@@ -141,9 +141,9 @@ void pack_bf16(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t 
   // Rows contiguous: 32 rows of k and of k+1 interleaved into 32 pairs by two word
   // permutes (vpermt2w) per 64 bytes out. (Widening each half to 32-bit lanes and merging
   // them took twice the instructions: 4 loads, 4 widening shuffles, 2 shifts, 2 ors.)
-  const __m512i lo_idx = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9,
-                                          40, 8, 39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1,
-                                          32, 0);
+  const __m512i lo_idx =
+      _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6,
+                       37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
   const __m512i hi_idx = _mm512_add_epi16(lo_idx, _mm512_set1_epi16(16));
   for (int64_t p = 0; p < pairs; ++p) {
     const uint16_t* lo = x + 2 * p * ld;

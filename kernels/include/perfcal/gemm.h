@@ -67,8 +67,8 @@ struct CpuGemmConfig {
   // 4096 (no B panel has to stay in L1). The default: up to 512 rows of A; past that when B
   // has 256+ columns and fits in L3 (re-read from L3 once per A block): fp32 the whole L3;
   // bf16 half a core's share, and only where broadcasts are instructions of their own
-  // ("register" below). bf16 with compute "native" (B's (k, k+1) pairs go to vdpbf16ps as they lie): up
-  // to 32 rows where that instruction is half the FMA rate.
+  // ("register" below). bf16 with compute "native" (B's (k, k+1) pairs go to vdpbf16ps as they
+  // lie): up to 32 rows where that instruction is half the FMA rate.
   std::string stream = "none";
   // "dot": skinny problems (at most 8 rows of op(A) with B not transposed, or 8 columns of
   // op(B) with A transposed) as dot products that read the large operand once, in place,
