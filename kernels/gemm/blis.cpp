@@ -650,12 +650,16 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     const int64_t a_es = packed_size(c, ks.dtype);
     c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * a_es) / 256 * 256, 256, 4096));
     c.mc = static_cast<int>(rows);
-    // Past 512 rows (B in L3, above) A comes in blocks of half of L2 again, with k blocks of
-    // 2 KiB per column (fp32 512, bf16 1024): the B micro-panel is reused from L1 by the
-    // block's micro-panels. 1024^3, one thread, the tuner's sweeps: fp32 kc 512 with mc
-    // 128-256 247-250 GF/s, kc 232-240 241-250, kc 1024 241-248; bf16 64x6 kc 1024 mc
-    // 192-256 522-525, kc 512 509-513; bf16 2 KiB against 1 KiB 1.01-1.02x.
-    if (rows > 512) {
+    // Past 128 rows A comes in blocks of half of L2 again, with k blocks of 2 KiB per
+    // column (fp32 512, bf16 1024): the B micro-panel is reused from L1 by the block's
+    // micro-panels. 1024^3, one thread, the tuner's sweeps: fp32 kc 512 with mc 128-256
+    // 247-250 GF/s, kc 232-240 241-250, kc 1024 241-248; bf16 64x6 kc 1024 mc 192-256
+    // 522-525, kc 512 509-513; bf16 2 KiB against 1 KiB 1.01-1.02x. At 257-512 rows (it was
+    // one block of all rows, kc 256) with B from DRAM, two builds side by side, one / two
+    // threads: 384 x 4096 x 4096 1.03x / 1.02x, 512 x 4096 x 4096 1.03x / 1.02x, 512 x 11008
+    // x 4096 1.09x / 1.03x, 512 x 4096 x 11008 1.02x / 1.02x (the tuner's prefill runs found
+    // the same blocks). Up to 256 rows the blocks were these already.
+    if (rows > 128) {
       c.kc = 2048 / static_cast<int>(a_es);
       c.mc = static_cast<int>(std::max<int64_t>(c.mr, (l2 / 2) / (c.kc * a_es) / c.mr * c.mr));
     }
@@ -668,8 +672,11 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     // on two; bf16 1.01-1.03x. With B in L3 none is best (its latency is short, and the
     // prefetches cost issue slots): 128 -> 0 at 512^3 1.02x / 1.04x (one / two threads),
     // bf16 1.01x / 1.00x; 1024^3 1.02x / 1.04x; m = 16..256 x 1024 x 1024 1.00-1.04x.
-    // Past 512 rows B is re-read from L3 by every A block after the first (l3_rows).
-    c.prefetch = b_in_l3 || rows > 512 ? 0 : 128;
+    // Past 128 rows B is re-read from L3 by every A block after the first, and the
+    // far prefetch costs more than it brings: 16 k steps against 128, B from DRAM, one / two
+    // threads: 192 x 4096 x 4096 1.03x / 1.02x, 256 x 4096 x 4096 1.09x / 1.03x, 256 x 11008
+    // x 4096 1.03x / 1.03x (at 128 rows 0.99x). Past 512 rows B is in L3 (l3_rows): none.
+    c.prefetch = b_in_l3 || rows > 512 ? 0 : rows > 128 ? 16 : 128;
   }
   // 16-row tiles have one FMA per B element, so a register broadcast doubles their
   // instructions instead of sharing one over MR/16 FMAs: embedded, whatever the probe says

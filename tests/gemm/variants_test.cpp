@@ -520,8 +520,16 @@ TEST(GemmConfig, DirectBPastFiveHundredRowsOnlyFromL3) {
   EXPECT_NE(default_config(Problem::dense(Dtype::f32, 8192, 16, 8192), *ks, 1).stream, "direct");
   // 1 GiB of B is past any L3 share.
   EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 2048, 16384, 16384), *ks, 1).stream, "none");
-  // Up to 512 rows B from DRAM is read in place too, with the far prefetch.
-  EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 512, 16384, 16384), *ks, 1).prefetch, 128);
+  // Up to 512 rows B from DRAM is read in place too: in L2-sized A blocks past 128 rows,
+  // with a near prefetch (B is re-read from L3 after the first block); the far prefetch for
+  // one block of few rows.
+  const CpuGemmConfig r512 = default_config(Problem::dense(Dtype::f32, 512, 16384, 16384), *ks, 1);
+  EXPECT_EQ(r512.stream, "direct");
+  EXPECT_EQ(r512.prefetch, 16);
+  EXPECT_LT(r512.mc, 512);
+  const CpuGemmConfig r64 = default_config(Problem::dense(Dtype::f32, 64, 16384, 16384), *ks, 1);
+  EXPECT_EQ(r64.prefetch, 128);
+  EXPECT_EQ(r64.mc, 64);
 }
 
 // Block sizes that make the same blocks are one candidate (every mc >= m is one block of m
