@@ -648,8 +648,6 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     }
     const int64_t rows = round_up(std::max<int64_t>(q.m, 1), c.mr);
     const int64_t a_es = packed_size(c, ks.dtype);
-    c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * a_es) / 256 * 256, 256, 4096));
-    c.mc = static_cast<int>(rows);
     // Past 128 rows A comes in blocks of half of L2 again, with k blocks of 2 KiB per
     // column (fp32 512, bf16 1024): the B micro-panel is reused from L1 by the block's
     // micro-panels. 1024^3, one thread, the tuner's sweeps: fp32 kc 512 with mc 128-256
@@ -658,10 +656,14 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
     // one block of all rows, kc 256) with B from DRAM, two builds side by side, one / two
     // threads: 384 x 4096 x 4096 1.03x / 1.02x, 512 x 4096 x 4096 1.03x / 1.02x, 512 x 11008
     // x 4096 1.09x / 1.03x, 512 x 4096 x 11008 1.02x / 1.02x (the tuner's prefill runs found
-    // the same blocks). Up to 256 rows the blocks were these already.
+    // the same blocks). At 129-256 rows that one block had k blocks of 512-768 already.
+    // Up to 128 rows: one block of all rows (comment above).
     if (rows > 128) {
       c.kc = 2048 / static_cast<int>(a_es);
       c.mc = static_cast<int>(std::max<int64_t>(c.mr, (l2 / 2) / (c.kc * a_es) / c.mr * c.mr));
+    } else {
+      c.kc = static_cast<int>(std::clamp<int64_t>((l2 / 2) / (rows * a_es) / 256 * 256, 256, 4096));
+      c.mc = static_cast<int>(rows);
     }
     c.nc = std::max(c.nr, 8064 / c.nr * c.nr);  // unused: no B panel is packed
     // Touching each column's next line ahead of its broadcasts: any distance from 4 to 128
