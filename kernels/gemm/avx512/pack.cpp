@@ -75,6 +75,17 @@ void transpose_pack32(const char* x, int64_t ld_bytes, int64_t rows, int64_t kn,
                  rows, kn, width, out);
 }
 
+// Rows contiguous (A not transposed, B transposed): the driver walks k in chunks of 16
+// across all panels of a block, so each of a chunk's rows is read front to back, one
+// panel's width per call. A software prefetch this far ahead in each row keeps 16 lines in
+// flight per row: the hardware prefetcher alone left B's packing latency-bound (12% of
+// 512 x 11008 x 4096 with B transposed, one thread; 256-1536 bytes measured alike, 1 KiB
+// 1.04x fp32 and 1.07x bf16 over none in that GEMM, neutral on A's packing).
+constexpr int kRowAhead = 1024;
+inline void prefetch_row(const void* src) {
+  _mm_prefetch(static_cast<const char*>(src) + kRowAhead, _MM_HINT_T0);
+}
+
 // bf16 -> fp32 is exact: the bf16 bits become the top half of the float.
 inline __m512 widen16(__m256i h) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -95,6 +106,7 @@ void pack_bf16_widen(const void* xv, int64_t ld, bool r_contig, int64_t rows, in
   for (int64_t k = 0; k < kb; ++k) {
     const uint16_t* src = x + k * ld;
     float* dst = out + k * width;
+    prefetch_row(src);
     for (int r0 = 0; r0 < width; r0 += 16)
       _mm512_mask_storeu_ps(dst + r0, first_n(width - r0),
                             widen16(_mm256_maskz_loadu_epi16(first_n(rows - r0), src + r0)));
@@ -112,6 +124,7 @@ void pack_f32(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t k
   for (int64_t k = 0; k < kb; ++k) {
     const float* src = x + k * ld;
     float* dst = out + k * width;
+    prefetch_row(src);
     for (int r0 = 0; r0 < width; r0 += 16) {
       const __m512 v = _mm512_maskz_loadu_ps(first_n(rows - r0), src + r0);
       _mm512_mask_storeu_ps(dst + r0, first_n(width - r0), v);
@@ -148,6 +161,8 @@ void pack_bf16(const void* xv, int64_t ld, bool r_contig, int64_t rows, int64_t 
   for (int64_t p = 0; p < pairs; ++p) {
     const uint16_t* lo = x + 2 * p * ld;
     const bool has_hi = 2 * p + 1 < kb;
+    prefetch_row(lo);
+    if (has_hi) prefetch_row(lo + ld);
     uint16_t* dst = out + p * 2 * width;
     for (int r0 = 0; r0 < width; r0 += 32) {
       const int64_t left = rows - r0;
