@@ -27,15 +27,20 @@ const gemm::Variant* pick_gemm_variant(Dtype dtype, std::string* why) {
   return fallback;
 }
 
-Target gemm_target(const gemm::Variant& v, int64_t m, int64_t n, int64_t k,
-                   const profile::Profile* prof) {
-  const gemm::Problem p = gemm::Problem::dense(v.info().dtype, m, n, k);
+gemm::Problem gemm_problem(Dtype dtype, const Shape& s) {
+  auto op = [](char t) { return t == 'T' ? gemm::Trans::T : gemm::Trans::N; };
+  return gemm::Problem::dense(dtype, s.m, s.n, s.k, op(s.ta), op(s.tb));
+}
+
+Target gemm_target(const gemm::Variant& v, const Shape& s, const profile::Profile* prof) {
+  const gemm::Problem p = gemm_problem(v.info().dtype, s);
+  const int64_t m = s.m, n = s.n, k = s.k;
   Target t;
   t.variant = v.name();
   t.dtype = to_string(v.info().dtype);
   t.device = "cpu:0";
   t.fingerprint = tuned::cpu_fingerprint();
-  t.problem = Json{{"m", m}, {"n", n}, {"k", k}};
+  t.problem = s.problem();
   t.flops = gemm::flops(p);
   t.default_config = v.default_config(p);
   const gemm::Variant* vp = &v;

@@ -9,6 +9,7 @@
 #include "profile/profile.h"
 #include "tuner/evaluator.h"
 #include "tuner/timing.h"
+#include "tuner/tune.h"
 
 namespace perfcal::tuner {
 
@@ -16,10 +17,13 @@ namespace perfcal::tuner {
 // dispatches to); null with *why when none.
 const gemm::Variant* pick_gemm_variant(Dtype dtype, std::string* why);
 
-// Target for `v` on a dense column-major m x n x k problem (beta = 0). `prof` (optional)
-// supplies the measured peaks for the cost model.
-Target gemm_target(const gemm::Variant& v, int64_t m, int64_t n, int64_t k,
-                   const profile::Profile* prof);
+// The dense column-major problem of a tuned shape (its transposes included; beta = 0).
+gemm::Problem gemm_problem(Dtype dtype, const Shape& s);
+
+// Target for `v` on gemm_problem(s). The search space is the variant's, filtered by its
+// can_implement on that problem (so, e.g., B read in place only where B's columns are
+// contiguous in k). `prof` (optional) supplies the measured peaks for the cost model.
+Target gemm_target(const gemm::Variant& v, const Shape& s, const profile::Profile* prof);
 
 class GemmMeasurer : public Measurer {
  public:

@@ -21,7 +21,15 @@
 namespace perfcal::tuner {
 
 std::string Shape::str() const {
-  return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+  std::string s = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+  if (ta != 'N' || tb != 'N') s += std::string("/") + ta + tb;
+  return s;
+}
+
+Json Shape::problem() const {
+  Json j{{"m", m}, {"n", n}, {"k", k}};
+  if (ta != 'N' || tb != 'N') j["ta"] = std::string(1, ta), j["tb"] = std::string(1, tb);
+  return j;
 }
 
 Json AttentionShape::problem() const {
@@ -209,8 +217,7 @@ Json tuned_entry(const ShapeResult& r, const std::string& dtype, const std::stri
          {"dtype", dtype},
          {"fingerprint", tuned::cpu_fingerprint()},
          {"arch", tuned::cpu_arch()},
-         {"problem", r.problem.empty() ? Json{{"m", r.shape.m}, {"n", r.shape.n}, {"k", r.shape.k}}
-                                       : r.problem},
+         {"problem", r.problem.empty() ? r.shape.problem() : r.problem},
          {"bucket", {{"m", lg(r.shape.m)}, {"n", lg(r.shape.n)}, {"k", lg(r.shape.k)}}},
          {"config", r.tuned_config},
          {"default_config", r.default_config},
@@ -374,7 +381,7 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
     } else {
       bucket = o.shapes[si];
       label = bucket.str();
-      problem = Json{{"m", bucket.m}, {"n", bucket.n}, {"k", bucket.k}};
+      problem = bucket.problem();
       variant = o.replay ? (o.variant.empty()
                                 ? std::string("gemm/cpu/") + tuned::cpu_arch() + "/" + o.dtype
                                 : o.variant)
@@ -398,10 +405,9 @@ int run_tune(const TuneOptions& o, std::vector<ShapeResult>* results, std::strin
       if (Status s = pin_fields(&t, o.fixed); !s.ok()) return bad(s.message());
       meas = std::make_unique<AttentionMeasurer>(*av, ap, o.timing);
     } else {
-      t = gemm_target(*v, bucket.m, bucket.n, bucket.k, prof ? &*prof : nullptr);
+      t = gemm_target(*v, bucket, prof ? &*prof : nullptr);
       if (Status s = pin_fields(&t, o.fixed); !s.ok()) return bad(s.message());
-      meas = std::make_unique<GemmMeasurer>(
-          *v, gemm::Problem::dense(*dtype, bucket.m, bucket.n, bucket.k), o.timing);
+      meas = std::make_unique<GemmMeasurer>(*v, gemm_problem(*dtype, bucket), o.timing);
     }
     if (t.space.count_valid() == 0) {
       // Why, when the default is refused too (e.g. a variant of the other pass or dtype).

@@ -19,7 +19,14 @@ namespace perfcal::tuner {
 
 struct Shape {
   int64_t m = 0, n = 0, k = 0;
+  // op(A) and op(B) of the column-major BLAS call, 'N' or 'T' (a row-major y = x W^T reaches
+  // it as m = out features, n = tokens, ta = 'T'). Text form MxNxK[/NT] (tune_args.h).
+  char ta = 'N', tb = 'N';
+  // "512x11008x4096", or "512x11008x4096/NT" unless both are 'N'.
   std::string str() const;
+  // The problem as keyed in the cache and the profile: {"m", "n", "k"}, plus "ta" and "tb"
+  // unless both are 'N' (so caches recorded before transposes existed still replay).
+  Json problem() const;
 };
 
 // An attention problem of `perfcal tune --kernel attention`: batch x heads x seq x head_dim

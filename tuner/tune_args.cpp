@@ -27,17 +27,26 @@ bool operand_fits(int64_t a, int64_t b) {
 }
 
 std::string parse_shape(const std::string& text, Shape* out) {
-  const std::string s = trim(text);
+  const std::string full = trim(text);
+  // Transposes: "/NN", "/NT", "/TN" or "/TT" after the dimensions.
+  const auto slash = full.find('/');
+  const std::string s = full.substr(0, slash);
+  if (slash != std::string::npos) {
+    const std::string t = full.substr(slash + 1);
+    if (t.size() != 2 || (t[0] != 'N' && t[0] != 'T') || (t[1] != 'N' && t[1] != 'T'))
+      return "bad transposes in shape \"" + full + "\" (want MxNxK/NN, /NT, /TN or /TT: op(A), op(B))";
+    out->ta = t[0], out->tb = t[1];
+  }
   const auto x1 = s.find('x');
   const auto x2 = x1 == std::string::npos ? x1 : s.find('x', x1 + 1);
   if (x2 == std::string::npos || s.find('x', x2 + 1) != std::string::npos ||
       !parse_dim(s.substr(0, x1), &out->m) || !parse_dim(s.substr(x1 + 1, x2 - x1 - 1), &out->n) ||
       !parse_dim(s.substr(x2 + 1), &out->k))
-    return "bad shape \"" + s + "\" (want MxNxK with positive integers, e.g. 512x4096x11008)";
+    return "bad shape \"" + full + "\" (want MxNxK[/NT] with positive integers, e.g. 512x4096x11008)";
   // Each operand must be addressable: with all three within the bound, M*N*K <= 2^60 and the
   // FLOP and byte counts downstream cannot overflow 64 bits.
   if (!operand_fits(out->m, out->k) || !operand_fits(out->k, out->n) || !operand_fits(out->m, out->n))
-    return "shape \"" + s + "\" too large (each of MxK, KxN and MxN must be at most 2^40 elements)";
+    return "shape \"" + full + "\" too large (each of MxK, KxN and MxN must be at most 2^40 elements)";
   return "";
 }
 
@@ -240,7 +249,7 @@ void add_tune_flags(CLI::App* cmd, TuneFlags* f) {
   cmd->add_option("--device", f->o.device, "device (cpu:0)");
   cmd->add_option("--variant", f->o.variant, "registry name (default: the best tunable one for the dtype)");
   cmd->add_option("--shapes", f->shapes,
-                  "comma list of shapes: gemm MxNxK; attention BxHxSxD[/causal][/kvN][/fwd|/bwd]");
+                  "comma list of shapes: gemm MxNxK[/NT]; attention BxHxSxD[/causal][/kvN][/fwd|/bwd]");
   cmd->add_option("--shapes-from", f->shapes_from, "file with one shape per line (# comments)");
   cmd->add_option("--strategy", f->o.strategy, "exhaustive, random, annealing or model");
   cmd->add_option("--budget", f->budget, "per shape: seconds (120s, 5m) or evaluations (40e)")->required();

@@ -3,7 +3,6 @@
 // CLI11 and nlohmann/json at link time (tests/fuzz/CMakeLists.txt compiles this file alone).
 #pragma once
 #include <CLI/CLI.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -31,11 +30,13 @@ std::string parse_tune_args(const std::vector<std::string>& words, TuneFlags* ou
 
 // Parsers shared with the tests. Each returns "" or the one-line problem.
 // A shape is MxNxK, each dimension a positive integer, each operand (MxK, KxN, MxN) at most
-// kMaxOperandElements elements, so 2*M*N*K and every byte count fit in 64 bits.
+// kMaxOperandElements elements, so 2*M*N*K and every byte count fit in 64 bits; optionally
+// /NN, /NT, /TN or /TT after it: op(A), op(B) of the column-major call (default NN).
 inline constexpr int64_t kMaxOperandElements = int64_t{1} << 40;
 std::string parse_shapes(const std::string& list, std::vector<Shape>* out);
-// A workload file: one MxNxK per line, `#` starts a comment. `name` prefixes the errors.
-std::string parse_shapes_text(const std::string& text, const std::string& name, std::vector<Shape>* out);
+// A workload file: one MxNxK[/NT] per line, `#` starts a comment. `name` prefixes the errors.
+std::string parse_shapes_text(const std::string& text, const std::string& name,
+                              std::vector<Shape>* out);
 // Reads `path` (at most kMaxShapesFileBytes) and parses it with parse_shapes_text.
 inline constexpr std::size_t kMaxShapesFileBytes = std::size_t{1} << 20;
 std::string parse_shapes_file(const std::string& path, std::vector<Shape>* out);

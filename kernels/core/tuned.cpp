@@ -81,6 +81,15 @@ Status parse_table(const nlohmann::json& tuned, Table* out) {
       return o.contains("m") && o["m"].is_number() && o.contains("n") && o["n"].is_number() &&
              o.contains("k") && o["k"].is_number();
     };
+    // Transposes (GEMM only): absent means "N"; anything else is not an entry we can match.
+    for (auto [key, dst] : {std::pair{"ta", &x.ta}, std::pair{"tb", &x.tb}}) {
+      if (!p.contains(key)) continue;
+      const nlohmann::json& v = p[key];
+      if (!v.is_string() || (v != "N" && v != "T"))
+        return Status::Invalid(std::string("tuned entry \"problem\": \"") + key +
+                               "\" must be \"N\" or \"T\"");
+      *dst = v.get<std::string>()[0];
+    }
     if (has_mnk(p)) {
       x.lm = log2_of(p["m"].get<int64_t>()), x.ln = log2_of(p["n"].get<int64_t>()),
       x.lk = log2_of(p["k"].get<int64_t>());
@@ -95,13 +104,13 @@ Status parse_table(const nlohmann::json& tuned, Table* out) {
 
 const Entry* find(const Table& t, const std::string& name, const std::string& fingerprint,
                   const std::string& arch, int64_t m, int64_t n, int64_t k, Match* how,
-                  double max_distance) {
+                  double max_distance, char ta, char tb) {
   const double lm = log2_of(m), ln = log2_of(n), lk = log2_of(k);
   const Entry* best[2] = {nullptr, nullptr};  // exact device, architecture
   double dist[2] = {std::numeric_limits<double>::infinity(),
                     std::numeric_limits<double>::infinity()};
   for (const Entry& e : t.entries) {
-    if (e.name != name) continue;
+    if (e.name != name || e.ta != ta || e.tb != tb) continue;
     int level = -1;
     if (!fingerprint.empty() && e.fingerprint == fingerprint) level = 0;
     else if (!arch.empty() && e.arch == arch) level = 1;
@@ -121,14 +130,14 @@ bool active() {
 }
 
 std::optional<nlohmann::json> lookup(const std::string& name, int64_t m, int64_t n, int64_t k,
-                                     Match* how) {
+                                     Match* how, char ta, char tb) {
   load_env_once();
   const Table* t = g_table.load(std::memory_order_acquire);
   if (how) *how = Match::none;
   if (!t || t->entries.empty()) return std::nullopt;
   // Computed once: cpuid and hwloc are already cached by cpu_info(), but the strings are not.
   static const std::string fp = cpu_fingerprint(), arch = cpu_arch();
-  const Entry* e = find(*t, name, fp, arch, m, n, k, how);
+  const Entry* e = find(*t, name, fp, arch, m, n, k, how, kMaxBucketDistance, ta, tb);
   if (!e) return std::nullopt;
   return e->config;
 }

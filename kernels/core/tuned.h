@@ -24,6 +24,9 @@
 //              {"m": bytes, "n": ranks, "k": 1}).
 // An entry whose "problem" has numeric m, n, k is bucketed by their exact log2; otherwise by
 // its "bucket" (log2 values as written); with neither, every dimension is log2 = 0.
+// A GEMM problem may carry "ta" and "tb" ("N" or "T", both "N" when absent): an entry serves
+// only calls with the same transposes, since which operand is read in place and how each is
+// packed (the configs' best blocking) depend on them. Other families have none: "NN".
 //
 // Fallback order for a lookup: entries of this exact device (fingerprint) -> entries of the
 // same architecture (ISA tier) -> none (the caller uses its built-in default). Within a
@@ -50,10 +53,11 @@ std::string cpu_fingerprint();
 std::string cpu_arch();
 
 struct Entry {
-  std::string name;         // registry name
-  std::string fingerprint;  // device fingerprint it was tuned on
-  std::string arch;         // ISA tier
+  std::string name;               // registry name
+  std::string fingerprint;        // device fingerprint it was tuned on
+  std::string arch;               // ISA tier
   double lm = 0, ln = 0, lk = 0;  // bucket: log2 of m, n, k
+  char ta = 'N', tb = 'N';        // GEMM transposes the entry was tuned for
   nlohmann::json config;
 };
 
@@ -73,7 +77,7 @@ Status parse_table(const nlohmann::json& tuned, Table* out);
 // The lookup itself, on an explicit table (tests) — see the fallback order above.
 const Entry* find(const Table& t, const std::string& name, const std::string& fingerprint,
                   const std::string& arch, int64_t m, int64_t n, int64_t k, Match* how,
-                  double max_distance = kMaxBucketDistance);
+                  double max_distance = kMaxBucketDistance, char ta = 'N', char tb = 'N');
 
 // Whether any tuned entry is loaded (reads PERFCAL_PROFILE on first call): one atomic load
 // afterwards, so callers skip building lookup keys when nothing is tuned.
@@ -82,7 +86,7 @@ bool active();
 // Process-wide table: set by perfcal_load_profile / PERFCAL_PROFILE (read on first use).
 // Returns the config to use for `name` on (m, n, k), or nullopt (use the default).
 std::optional<nlohmann::json> lookup(const std::string& name, int64_t m, int64_t n, int64_t k,
-                                     Match* how = nullptr);
+                                     Match* how = nullptr, char ta = 'N', char tb = 'N');
 
 // Replaces the process-wide table from a profile file; "" clears it.
 Status load_profile(const std::string& path);

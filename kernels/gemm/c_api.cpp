@@ -119,7 +119,8 @@ CpuGemmConfig select_config(const Problem& p, const gemm::KernelSet& ks, int thr
   if (tuned::active()) {
     const std::string name =
         std::string("gemm/cpu/") + to_string(ks.isa) + "/" + to_string(ks.dtype);
-    if (auto j = tuned::lookup(name, p.m, p.n, p.k)) {
+    auto op = [](gemm::Trans t) { return t == gemm::Trans::T ? 'T' : 'N'; };
+    if (auto j = tuned::lookup(name, p.m, p.n, p.k, nullptr, op(p.ta), op(p.tb))) {
       CpuGemmConfig c;
       if (parse_config(*j, &c).ok()) {
         c.threads = threads > 0 ? threads : std::min(c.threads, default_threads());

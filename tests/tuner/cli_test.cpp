@@ -33,6 +33,7 @@ TEST(TuneCli, RejectsBadInput) {
                         "unsupported device");
   expect_one_line_error(run(tune + "--shapes 8x8 --budget 1e"), "bad shape \"8x8\"");
   expect_one_line_error(run(tune + "--shapes 8x0x8 --budget 1e"), "bad shape");
+  expect_one_line_error(run(tune + "--shapes 8x8x8/NX --budget 1e"), "bad transposes");
   expect_one_line_error(run(tune + "--budget 1e"), "no shapes given");
   expect_one_line_error(run(tune + "--shapes 8x8x8 --budget 0s"), "budget must be positive");
   expect_one_line_error(run(tune + "--shapes 8x8x8 --budget soon"), "bad budget");
@@ -53,6 +54,21 @@ TEST(TuneCli, ParsersAcceptTheDocumentedForms) {
   EXPECT_EQ(parse_shapes("4096x4096x4096,512x4096x11008", &s), "");
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[1].k, 11008);
+  EXPECT_EQ(s[1].str(), "512x4096x11008");
+  // Transposes after the dimensions; NN is the default and is not written back.
+  s.clear();
+  EXPECT_EQ(parse_shapes("512x11008x4096/NT,8x8x8/NN,4096x16x4096/TN", &s), "");
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].ta, 'N');
+  EXPECT_EQ(s[0].tb, 'T');
+  EXPECT_EQ(s[0].str(), "512x11008x4096/NT");
+  EXPECT_EQ(s[0].problem(),
+            (Json{{"m", 512}, {"n", 11008}, {"k", 4096}, {"ta", "N"}, {"tb", "T"}}));
+  EXPECT_EQ(s[1].str(), "8x8x8");
+  EXPECT_EQ(s[1].problem(), (Json{{"m", 8}, {"n", 8}, {"k", 8}}));
+  EXPECT_EQ(s[2].ta, 'T');
+  for (const char* bad : {"8x8x8/", "8x8x8/N", "8x8x8/NTN", "8x8x8/nt", "8x8/NT"})
+    EXPECT_NE(parse_shapes(bad, &s), "") << bad;
   Budget b;
   EXPECT_EQ(parse_budget("120s", &b), "");
   EXPECT_EQ(b.max_seconds, 120);
@@ -76,7 +92,8 @@ TEST(TuneCli, TinyRealRunWritesAValidProfileAndResumes) {
   const std::string shapes = test::temp_path("shapes.txt");
   std::remove(prof.c_str());
   std::remove(cache.c_str());
-  test::write_file(shapes, "# one tiny shape\n24x40x56\n");
+  // The second shape transposes A (the layout of PyTorch's row-major x W^T).
+  test::write_file(shapes, "# two tiny shapes\n24x40x56\n24x40x56/TN\n");
   const std::string cmd =
       bin("perfcal") + " tune --shapes-from " + shapes +
       " --strategy model --budget 4e --min-time 0.0005 --fix threads=1 --profile " + prof +
@@ -88,8 +105,12 @@ TEST(TuneCli, TinyRealRunWritesAValidProfileAndResumes) {
   auto doc = profile::read_json_file(prof, &err);
   ASSERT_TRUE(doc) << err;
   EXPECT_TRUE(profile::validate(*doc).empty()) << profile::validate(*doc).front();
-  ASSERT_EQ((*doc)["tuned"].size(), 1u);
+  ASSERT_EQ((*doc)["tuned"].size(), 2u);
   EXPECT_EQ((*doc)["tuned"][0]["problem"]["m"], 24);
+  EXPECT_FALSE((*doc)["tuned"][0]["problem"].contains("ta"));
+  EXPECT_EQ((*doc)["tuned"][1]["problem"]["ta"], "T");
+  EXPECT_EQ((*doc)["tuned"][1]["problem"]["tb"], "N");
+  EXPECT_NE(r.output.find("24x40x56/TN"), std::string::npos) << r.output;
   // The rerun measures nothing new: every evaluation comes from the cache.
   auto again = run(cmd);
   ASSERT_EQ(again.code, 0) << again.output;

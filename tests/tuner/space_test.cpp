@@ -19,7 +19,7 @@ TEST(Space, SizeEqualsBruteForceCountOfCanImplement) {
       const gemm::Problem p = gemm::Problem::dense(v->info().dtype, m, n, k);
       const SearchSpace ss = v->search_space(p);
       if (ss.empty()) continue;
-      Target t = gemm_target(*v, m, n, k, nullptr);
+      Target t = gemm_target(*v, Shape{m, n, k}, nullptr);
       // Brute force: walk the product with an odometer, ask can_implement directly.
       uint64_t total = 1, valid = 0;
       for (const auto& f : ss) total *= f.values.size();
@@ -82,7 +82,7 @@ TEST(Space, SkinnyGemmCandidatesAreBlisConfigs) {
   const gemm::Variant* v = gemm::Registry::instance().find("gemm/cpu/avx512/f32");
   ASSERT_NE(v, nullptr);
   if (!v->available().ok()) GTEST_SKIP() << "needs AVX-512";
-  const Target t = gemm_target(*v, 4, 1024, 1024, nullptr);
+  const Target t = gemm_target(*v, Shape{4, 1024, 1024}, nullptr);
   EXPECT_EQ(t.default_config["algo"], "dot");
   ASSERT_GT(t.space.count_valid(), 0u);
   t.space.for_each_valid([&](uint64_t, const Json& c) {

@@ -63,6 +63,23 @@ TEST(TunedLookup, NearestBucketAndDistanceLimit) {
   EXPECT_EQ(find(t, "gemm/cpu/avx512/f32", "c", "a", 8, 8, 8, &how), nullptr);
 }
 
+// An entry tuned with B transposed serves only calls with B transposed; entries without
+// transposes (every profile before they existed) are NN.
+TEST(TunedLookup, TransposesMatchExactly) {
+  json nt = entry("c", "a", 512, 11008, 4096, 1);
+  nt["problem"]["ta"] = "N";
+  nt["problem"]["tb"] = "T";
+  Table t;
+  ASSERT_TRUE(parse_table(json::array({entry("c", "a", 512, 11008, 4096, 2), nt}), &t).ok());
+  Match how;
+  const std::string n = "gemm/cpu/avx512/f32";
+  EXPECT_EQ(find(t, n, "c", "a", 512, 11008, 4096, &how)->config["kc"], 2);
+  EXPECT_EQ(find(t, n, "c", "a", 512, 11008, 4096, &how, 3.0, 'N', 'T')->config["kc"], 1);
+  EXPECT_EQ(find(t, n, "c", "a", 512, 11008, 4096, &how, 3.0, 'T', 'N'), nullptr);
+  nt["problem"]["tb"] = "X";
+  EXPECT_FALSE(parse_table(json::array({nt}), &t).ok());
+}
+
 TEST(TunedLookup, MalformedTunedArrayIsRejected) {
   Table t;
   EXPECT_FALSE(parse_table(json::object(), &t).ok());
@@ -97,6 +114,10 @@ TEST(TunedLookup, CApiUsesTheLoadedProfile) {
       gemm_config_for(false, PerfcalColMajor, PerfcalNoTrans, PerfcalNoTrans, 300, 200, 100, 1);
   EXPECT_EQ(got.kc, 72);
   EXPECT_EQ(got.mc, c.mr * 3);
+  // Tuned with B not transposed: a call with B transposed keeps the default.
+  EXPECT_NE(
+      gemm_config_for(false, PerfcalColMajor, PerfcalNoTrans, PerfcalTrans, 300, 200, 100, 1).kc,
+      72);
   // And the result of a GEMM through it is still right (small-integer inputs: exact).
   std::vector<float> a(300 * 100), b(100 * 200), cc(300 * 200, -1);
   for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(int(i % 5) - 2);
