@@ -98,7 +98,7 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   const double tiles_m = ceil_div(m, mr), tiles_n = ceil_div(n, nr);
   double busiest = 1.0 / threads;
   if (threads > 1) {
-    if (loop == "ic")
+    if (loop == "ic" || loop == "ic_chunks")
       busiest = ceil_div(tiles_m, threads) / tiles_m;
     else if (loop == "jc")
       busiest = ceil_div(tiles_n, threads) / tiles_n;
@@ -120,7 +120,9 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   const double bw = mc.mem_gbps * 1e9 * std::min(1.0, double(threads) / mc.cores);
   const double n_blocks = ceil_div(n, nb), k_blocks = ceil_div(k, kb);
   const double a_copies = loop == "jc" ? std::max(n_blocks, double(threads)) : n_blocks;
-  double pack_bytes = 2 * k * n * es + 2 * m * k * es * a_copies;
+  // "ic_chunks" mirrors it: B packed once per thread's row chunk.
+  const double b_copies = loop == "ic_chunks" ? double(threads) : 1.0;
+  double pack_bytes = 2 * k * n * es * b_copies + 2 * m * k * es * a_copies;
   // Streamed while the FMAs run (prefetched, so it only costs where it exceeds them): C read
   // and written once per kc block, and the packed B panel read back once per ic block,
   // which is cheap while the panel just written still sits in L2 (3/4 of it: A lines pass
@@ -146,7 +148,7 @@ GemmPrediction predict_gemm_cpu(const Json& c, const GemmShape& s, const CpuMach
   // Overheads: a parallel region (~5 us), two barriers per shared panel (~1 us each).
   if (threads > 1) {
     double barriers = 0;
-    if (loop != "jc") barriers += 2 * n_blocks * k_blocks;
+    if (loop != "jc" && loop != "ic_chunks") barriers += 2 * n_blocks * k_blocks;
     if (loop == "jr") barriers += 2 * n_blocks * k_blocks * ceil_div(m, mb);
     p.overhead_s = 5e-6 + barriers * 1e-6;
   }

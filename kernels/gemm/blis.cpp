@@ -159,9 +159,19 @@ void split_range(int64_t total, int64_t unit, int parts, int idx, int64_t* lo, i
   *hi = std::min(total, u1 * unit);
 }
 
-enum class Loop { ic, jr, jc };
+enum class Loop { ic, jr, jc, ic_chunks };
 Loop parse_loop(const std::string& s) {
-  return s == "jr" ? Loop::jr : s == "jc" ? Loop::jc : Loop::ic;
+  return s == "jr"          ? Loop::jr
+         : s == "jc"        ? Loop::jc
+         : s == "ic_chunks" ? Loop::ic_chunks
+                            : Loop::ic;
+}
+// Loops whose threads each pack their own B panels (no barriers): chunks of columns or rows
+// handed out dynamically (run_typed).
+bool private_panels(const std::string& loop) { return loop == "jc" || loop == "ic_chunks"; }
+// Whether default_config splits rows in chunks rather than columns (see there).
+bool rows_chunks(const Problem& p, int threads) {
+  return threads > 1 && p.n < int64_t{threads} * 1024 && p.m > p.n;
 }
 
 // The source of a panel as lines for a kernel to prefetch while it runs ("stream"):
@@ -191,10 +201,11 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
   const std::size_t b_bytes = round64(sizeof(T) * bl.kc * (cfg.stream == "direct" ? nr : bl.nc));
   const bool a_trans = p.ta == Trans::T, b_trans = p.tb == Trans::T;
 
-  // Columns [n_lo, n_hi) by thread `tid` of `nt`; barriers only where panels are shared
+  // C[m_lo:m_hi, n_lo:n_hi] by thread `tid` of `nt`; barriers only where panels are shared
   // (ic, jr), and every thread passes the same sequence of them.
-  auto columns = [&](int tid, int nt, int64_t n_lo, int64_t n_hi) {
-    const bool shared_b = nt > 1 && loop != Loop::jc;
+  const bool private_b = private_panels(cfg.parallel_loop);
+  auto block = [&](int tid, int nt, int64_t n_lo, int64_t n_hi, int64_t m_lo, int64_t m_hi) {
+    const bool shared_b = nt > 1 && !private_b;
     const bool shared_a = nt > 1 && loop == Loop::jr;
     // "stream": B micro-panels packed by this thread just before their first use.
     const bool stream_b = cfg.stream == "b" && !shared_b;
@@ -202,8 +213,7 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
     // can_implement, loop_problem).
     const bool direct_b = std::is_same_v<Tin, T> && cfg.stream == "direct";
     T* ap = reinterpret_cast<T*>(ws + (shared_a ? 0 : a_bytes * tid));
-    T* bp = reinterpret_cast<T*>(ws + a_bytes * nt + (loop == Loop::jc ? b_bytes * tid : 0));
-    int64_t m_lo = 0, m_hi = p.m;
+    T* bp = reinterpret_cast<T*>(ws + a_bytes * nt + (private_b ? b_bytes * tid : 0));
     if (nt > 1 && loop == Loop::ic) split_range(p.m, mr, nt, tid, &m_lo, &m_hi);
 
     ukr::Args args;
@@ -345,17 +355,36 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
   // all of A again (m x k elements for 2 m k cols FLOPs), so a chunk is at least ~1024
   // columns, where that packing is a few percent of its work: 256-column chunks at
   // 2048^3 cost a quarter of the second thread's gain. Never fewer chunks than threads.
+  // "ic_chunks" is the same with rows, for m >> n: every chunk packs all of B again, the
+  // small operand there, where "jc" would pack all of the large A once per thread. Packing B
+  // weighs more than 1024 rows amortise (11008 x 512 x 4096, A transposed, two threads:
+  // 1024-row chunks 438 GF/s, 2816 440, one chunk per thread 451, static rows with shared B
+  // 449, "jc" 412; 4096 rows: 388 / 440 / 448 at 1024 / 2048 / static), so one chunk per
+  // thread, more only past 4096 rows each. Equal chunks (whole mc blocks made 2432 + 1664
+  // rows of 4096).
   std::atomic<int64_t> next_chunk{0};
-  const int64_t amortised = round_up(1024, nr);
-  const int64_t chunk = std::min(
-      {bl.nc, round_up(ceil_div(p.n, cfg.threads), nr),
-       std::max({int64_t{4} * nr, amortised, round_up(ceil_div(p.n, 4 * cfg.threads), nr)})});
+  const bool by_rows = loop == Loop::ic_chunks;
+  const int64_t extent = by_rows ? p.m : p.n;
+  int64_t chunk = 0;
+  if (by_rows) {
+    const int64_t per_thread = std::max<int64_t>(1, p.m / (int64_t{cfg.threads} * 4096));
+    chunk = round_up(ceil_div(p.m, cfg.threads * per_thread), mr);
+  } else {
+    const int64_t amortised = round_up(1024, nr);
+    chunk = std::min(
+        {bl.nc, round_up(ceil_div(p.n, cfg.threads), nr),
+         std::max({int64_t{4} * nr, amortised, round_up(ceil_div(p.n, 4 * cfg.threads), nr)})});
+  }
   auto body = [&](int tid, int nt) {
-    if (nt == 1 || loop != Loop::jc) return columns(tid, nt, 0, p.n);
+    if (nt == 1 || !private_b) return block(tid, nt, 0, p.n, 0, p.m);
     for (;;) {
       const int64_t lo = next_chunk.fetch_add(1, std::memory_order_relaxed) * chunk;
-      if (lo >= p.n) break;
-      columns(tid, nt, lo, std::min(p.n, lo + chunk));
+      if (lo >= extent) break;
+      const int64_t hi = std::min(extent, lo + chunk);
+      if (by_rows)
+        block(tid, nt, 0, p.n, lo, hi);
+      else
+        block(tid, nt, lo, hi, 0, p.m);
     }
   };
   if (cfg.threads <= 1) {
@@ -562,15 +591,24 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   // Parallel loop: dynamic column chunks ("jc": no barriers, robust to time-sharing; each
   // thread packs its own panels) whenever there are enough columns for a few chunks per
   // thread; otherwise rows ("ic": B shared, each core packs its own A block into its own L2)
-  // for tall-skinny shapes.
-  c.parallel_loop = p.n >= int64_t{threads} * c.nr * 8 ? "jc" : "ic";
+  // for tall-skinny shapes. But a "jc" chunk of fewer than 1024 columns packs all of A for
+  // little work, so below that, with A the larger operand, row chunks ("ic_chunks": each
+  // thread packs its own B, the small operand). Two builds side by side, two threads, against
+  // "jc": A transposed (PyTorch's x W^T at 512-1024 tokens) 11008 x 512 x 4096 1.09x, 4096 x
+  // 1024 x 4096 1.03x; B transposed 4096 x 512 x 4096 1.06x; direct B 4096 x 512 x 4096
+  // 1.08x, 11008 x 1024 x 4096 1.01x; against "ic" (narrow B) 4096 x 16..128 x 4096 0.99-1.01x.
+  // Static rows ("ic", barriers) ran 0.97-1.01x of row chunks.
+  c.parallel_loop = rows_chunks(p, threads)              ? "ic_chunks"
+                    : p.n >= int64_t{threads} * c.nr * 8 ? "jc"
+                                                         : "ic";
   c.prefetch = 0;
   // Stream B (pack each panel at first use, prefetch the next one's source under the FMAs)
   // when every B panel meets at most two A micro-panels: packing B up front is then most of
   // the work and waits on memory alone. Measured 1.10-1.15x at m = 1..64 (4096 x 4096, one
   // thread), neutral at 128, 0.9-1.0x at 512. (Streaming A panels when n is small was
   // measured too: 0.84-1.04x, so it does not exist.)
-  c.stream = p.m <= 2 * int64_t{c.mr} && (threads == 1 || c.parallel_loop == "jc") ? "b" : "none";
+  c.stream =
+      p.m <= 2 * int64_t{c.mr} && (threads == 1 || private_panels(c.parallel_loop)) ? "b" : "none";
   // Direct B for up to 512 rows of A (B not transposed and private to a thread): each B
   // element meets at most 512 FMAs, so copying B into panels (read, write, read again)
   // costs more than the kernels' strided reads of it in place. Measured on m x 4096 x 4096,
@@ -629,7 +667,7 @@ CpuGemmConfig default_config(const Problem& p, const KernelSet& ks, int threads,
   if (direct) {
     c.stream = "direct";
     c.compute = "native";
-    if (threads > 1) c.parallel_loop = "jc";
+    if (threads > 1) c.parallel_loop = rows_chunks(q, threads) ? "ic_chunks" : "jc";
     c.mr = q.m <= 16 ? 16 : 32;
     // bf16 columns are half the bytes: 12 of them (81.6 GF/s at m = 32, one thread) beat 8
     // (71-75) on the Sapphire Rapids (embedded broadcasts).
@@ -770,17 +808,17 @@ Status can_implement(const CpuGemmConfig& c, const Problem& p, const KernelSet& 
   // At least one thread; 1024 bounds the per-thread workspace.
   if (c.threads < 1 || c.threads > 1024) return Status::Invalid("threads must be in [1, 1024]");
   // The loops the driver knows how to split.
-  if (c.parallel_loop != "ic" && c.parallel_loop != "jr" && c.parallel_loop != "jc")
-    return Status::Invalid("parallel_loop must be \"ic\", \"jr\" or \"jc\"");
+  if (c.parallel_loop != "ic" && c.parallel_loop != "jr" && !private_panels(c.parallel_loop))
+    return Status::Invalid("parallel_loop must be \"ic\", \"jr\", \"jc\" or \"ic_chunks\"");
   // A prefetch beyond the panel is wasted; 0 disables it.
   if (c.prefetch < 0 || c.prefetch > 256) return Status::Invalid("prefetch must be in [0, 256]");
   // Streamed B panels are packed by the thread that uses them, just before; a B panel that
   // threads share must be complete before any of them starts (a barrier after packing).
   // Direct B has one private buffer, for a narrow last panel.
-  if (c.algo == "blis" && c.stream != "none" && c.threads > 1 && c.parallel_loop != "jc")
+  if (c.algo == "blis" && c.stream != "none" && c.threads > 1 && !private_panels(c.parallel_loop))
     return Status::Invalid("stream \"" + c.stream +
-                           "\" needs threads = 1 or parallel_loop \"jc\" (B panels private to "
-                           "a thread)");
+                           "\" needs threads = 1 or parallel_loop \"jc\" or \"ic_chunks\" (B "
+                           "panels private to a thread)");
   return Status::Ok();
 }
 
@@ -827,7 +865,7 @@ SearchSpace search_space(const Problem& p, const KernelSet& ks) {
   if (cpu_info().cores > 1 && (cpu_info().cores & (cpu_info().cores - 1)))
     th.values.push_back(cpu_info().cores);
   s.push_back(th);
-  s.push_back({"parallel_loop", {"ic", "jr", "jc"}});
+  s.push_back({"parallel_loop", {"ic", "jr", "jc", "ic_chunks"}});
   s.push_back({"prefetch", {0, 4, 16, 64, 128}});
   if (ks.direct_table && direct_possible(p))
     s.push_back({"stream", {"none", "b", "direct"}});
@@ -846,7 +884,7 @@ std::size_t Workspace::bytes_for(const CpuGemmConfig& c, const Problem& p) {
   // Direct B: only a narrow last panel is copied (kc x NR).
   const std::size_t a = round64(es * bl.mc * bl.kc),
                     b = round64(es * bl.kc * (c.stream == "direct" ? c.nr : bl.nc));
-  return a * t + b * (c.parallel_loop == "jc" ? t : 1);
+  return a * t + b * (private_panels(c.parallel_loop) ? t : 1);
 }
 
 Status Workspace::reserve(std::size_t bytes) {

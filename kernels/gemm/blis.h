@@ -4,7 +4,9 @@
 //
 //   for jc in n step NC                  (loop 5; "jc": threads take column chunks dynamically)
 //     for pc in k step KC                (loop 4; pack B[pc:+KC, jc:+NC] -> Bp, L3)
-//       for ic in m step MC              (loop 3; "ic": threads own row ranges; pack A -> Ap, L2)
+//       for ic in m step MC              (loop 3; "ic": threads own row ranges; pack A -> Ap, L2;
+//                                         "ic_chunks": threads take row chunks dynamically,
+//                                         each running loops 5-1 on its rows, own B panels)
 //         for jr in NC step NR           (loop 2; "jr": threads split the B micro-panels)
 //           for ir in MC step MR         (loop 1; B micro-panel stays in L1)
 //             micro-kernel: C[ir:+MR, jr:+NR] (+)= alpha * Ap_ir * Bp_jr

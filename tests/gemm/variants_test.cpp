@@ -140,7 +140,7 @@ TEST_P(EveryVariant, Threads) {
   Json base = v_->default_config(problem(200, 150, 100));
   std::vector<Json> configs;
   if (base.contains("parallel_loop")) {
-    for (const char* loop : {"ic", "jr", "jc"}) {
+    for (const char* loop : {"ic", "jr", "jc", "ic_chunks"}) {
       Json c = base;
       c["threads"] = 2;
       c["parallel_loop"] = loop;
@@ -190,7 +190,7 @@ TEST_P(EveryVariant, EveryKernelShapeWithSmallBlocks) {
     for (const std::string& broadcast : broadcasts)
       for (auto [mr, nr] : shapes) {
         for (int threads : {1, 2})
-          for (const char* loop : {"ic", "jr", "jc"})
+          for (const char* loop : {"ic", "jr", "jc", "ic_chunks"})
             for (const char* stream : {"none", "b", "direct"}) {
               if (threads == 1 && std::string(loop) != "ic") continue;
               Json c = base;
@@ -437,6 +437,8 @@ TEST(GemmConfig, CanImplementNamesEachViolatedConstraint) {
       reason(v, p, {{"stream", "b"}, {"threads", 2}, {"parallel_loop", "ic"}}).find("private"),
       std::string::npos);
   EXPECT_TRUE(v->can_implement({{"stream", "b"}, {"threads", 2}, {"parallel_loop", "jc"}}, p).ok());
+  EXPECT_TRUE(
+      v->can_implement({{"stream", "b"}, {"threads", 2}, {"parallel_loop", "ic_chunks"}}, p).ok());
   EXPECT_TRUE(v->can_implement({{"stream", "b"}, {"threads", 1}, {"parallel_loop", "ic"}}, p).ok());
   // Direct B: not transposed only, private to a thread, shapes with few enough columns.
   EXPECT_TRUE(v->can_implement({{"stream", "direct"}, {"threads", 1}}, p).ok());
@@ -489,6 +491,26 @@ TEST(GemmConfig, DefaultsFollowTheCaches) {
   EXPECT_TRUE(can_implement(c, p, *ks).ok() || !kernel_set_available(*ks).ok());
   // Tiny problems stay single-threaded: a fork costs more than it saves.
   EXPECT_EQ(default_config(Problem::dense(Dtype::f32, 8, 8, 8), *ks, 2).threads, 1);
+}
+
+// Threads split columns in chunks of at least 1024 (each packs all of A); with fewer
+// columns per thread and A the larger operand, rows in chunks (each packs all of B).
+TEST(GemmConfig, ThreadsSplitTheLargerOperand) {
+  const KernelSet* ks = kernel_set(Isa::avx512, Dtype::f32);
+  auto loop = [&](int64_t m, int64_t n, Trans ta, Trans tb) {
+    return default_config(Problem::dense(Dtype::f32, m, n, 4096, ta, tb), *ks, 2).parallel_loop;
+  };
+  EXPECT_EQ(loop(4096, 4096, Trans::N, Trans::N), "jc");
+  EXPECT_EQ(loop(512, 11008, Trans::N, Trans::T), "jc");
+  EXPECT_EQ(loop(11008, 2048, Trans::T, Trans::N), "jc");
+  EXPECT_EQ(loop(11008, 512, Trans::T, Trans::N), "ic_chunks");
+  EXPECT_EQ(loop(4096, 512, Trans::N, Trans::T), "ic_chunks");
+  EXPECT_EQ(loop(1024, 1024, Trans::N, Trans::N), "jc");
+  // Direct B splits its loop problem: x W^T at 16 tokens runs on C^T, whose columns are the
+  // 4096 output features.
+  EXPECT_EQ(loop(4096, 16, Trans::T, Trans::N), "jc");
+  EXPECT_NE(default_config(Problem::dense(Dtype::f32, 4096, 512, 4096), *ks, 1).parallel_loop,
+            "ic_chunks");
 }
 
 // B that fits in L3 (fp32: all of it; bf16: half a core's share) is read in place at any

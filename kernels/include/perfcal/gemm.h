@@ -53,7 +53,9 @@ struct CpuGemmConfig {
   int mr = 0, nr = 0;          // micro-tile (register block); a compiled micro-kernel shape
   int mc = 0, kc = 0, nc = 0;  // cache blocks: A block mc x kc in L2, B panel kc x nc in L3
   int threads = 1;
-  std::string parallel_loop = "ic";  // "ic" (rows), "jr" (B micro-panels), "jc" (columns)
+  // "ic" (rows, B shared), "jr" (B micro-panels), "jc" (column chunks, each thread packs
+  // its own A and B), "ic_chunks" (row chunks, each thread packs its own B: for m >> n).
+  std::string parallel_loop = "ic";
   // Software prefetch distance in k steps (0 = off): of the packed A panel, or with stream
   // "direct" of each B column's next line.
   int prefetch = 0;
@@ -61,7 +63,8 @@ struct CpuGemmConfig {
   // source into L2 under the current panel's FMAs, instead of packing the whole kc x nc
   // panel first; for skinny problems (few rows of A), where packing B is most of the time
   // and otherwise waits on memory with no arithmetic to overlap. Needs B private to the
-  // thread (threads = 1 or parallel_loop "jc"). "none": pack the whole block first.
+  // thread (threads = 1 or parallel_loop "jc" / "ic_chunks"). "none": pack the whole block
+  // first.
   // "direct" (AVX-512, B not transposed, or A transposed and run on C^T): B is not packed
   // at all; the micro-kernels broadcast it from where it lies, nr column streams, kc up to
   // 4096 (no B panel has to stay in L1). The default: up to 512 rows of A; past that when B
