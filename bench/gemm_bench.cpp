@@ -9,6 +9,9 @@
 //            fwd   Y = X W^T      m=T n=F k=H  ta=N tb=T
 //            bwd_d dX = dY W      m=T n=H k=F  ta=N tb=N
 //            bwd_w dW = dY^T X    m=F n=H k=T  ta=T tb=N
+//            fwd_t Y = X W^T as PyTorch calls a row-major BLAS (X tokens x H, W F x H, both
+//                  row-major), which a column-major one sees as Y^T = W X^T:
+//                                 m=F n=T k=H  ta=T tb=N
 //   skinny   M in {1, 2, 4, 8, 16, 32, 64}, N = K = 4096 (decode-time GEMM)
 //   skinny_t the same M tokens through a linear layer as PyTorch calls a row-major BLAS,
 //            y = x W^T, which reaches a column-major one as m = 4096, n = M, k = 4096,
@@ -47,7 +50,8 @@ using gemm::Trans;
 struct Shape {
   int64_t m, n, k;
   Trans ta, tb;
-  const char* set;  // "square", "llm_fwd", "llm_bwd_d", "llm_bwd_w", "skinny", "skinny_t"
+  const char* set;  // "square", "llm_fwd", "llm_bwd_d", "llm_bwd_w", "llm_fwd_t", "skinny",
+                    // "skinny_t"
 };
 
 std::vector<Shape> problem_set(bool quick) {
@@ -63,6 +67,7 @@ std::vector<Shape> problem_set(bool quick) {
       v.push_back({t, f, h, Trans::N, Trans::T, "llm_fwd"});
       v.push_back({t, h, f, Trans::N, Trans::N, "llm_bwd_d"});
       v.push_back({f, h, t, Trans::T, Trans::N, "llm_bwd_w"});
+      v.push_back({f, t, h, Trans::T, Trans::N, "llm_fwd_t"});
     }
   for (int64_t m : {1, 2, 4, 8, 16, 32, 64})
     v.push_back({m, 4096, 4096, Trans::N, Trans::N, "skinny"});

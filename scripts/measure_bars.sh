@@ -41,9 +41,10 @@ for part in "${parts[@]}"; do
         --out "$out/gemm-skinny.json" 2>&1 | tee "$out/gemm-skinny.log" ;;
     gemm-shapes)
       # The 512-token LLM shapes, f32, beside both baselines: the per-shape ratios issue 3
-      # asks to report.
+      # asks to report (forward both ways: X W^T column-major, and as PyTorch's row-major
+      # call arrives, A transposed with n = 512 tokens).
       "${blas[@]}" "$bin/bench_gemm" --interleave --threads 1,2 --noise-retries 1 \
-        --filter "gemm/cpu/(avx512|openblas|onednn)/f32/(k:(4096|11008|14336)/m:512/n:[0-9]+/ta:N/tb:[NT]|k:512/m:[0-9]+/n:4096/ta:T/tb:N)/" \
+        --filter "gemm/cpu/(avx512|openblas|onednn)/f32/(k:(4096|11008|14336)/m:512/n:[0-9]+/ta:N/tb:[NT]|k:512/m:[0-9]+/n:4096/ta:T/tb:N|k:4096/m:[0-9]+/n:512/ta:T/tb:N)/" \
         --out "$out/gemm-shapes.json" 2>&1 | tee "$out/gemm-shapes.log" ;;
     attention)
       # head_dim 128, seq 2048/4096 non-causal fwd and bwd (the bars), seq 8192 for memory.
