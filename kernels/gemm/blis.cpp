@@ -174,6 +174,17 @@ bool rows_chunks(const Problem& p, int threads) {
   return threads > 1 && p.n < int64_t{threads} * 1024 && p.m > p.n;
 }
 
+// Prefetch rows x cols elements at src (rows ld apart) into L2, line by line.
+template <class Tin>
+void prefetch_rows(const Tin* src, int64_t ld, int64_t rows, int64_t cols) {
+  const int64_t bytes = cols * static_cast<int64_t>(sizeof(Tin));
+  for (int64_t r = 0; r < rows; ++r) {
+    const char* row = reinterpret_cast<const char*>(src + r * ld);
+    for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(row + b, 0, 2);
+    __builtin_prefetch(row + bytes - 1, 0, 2);  // the last line of an unaligned row
+  }
+}
+
 // The source of a panel as lines for a kernel to prefetch while it runs ("stream"):
 // `groups` runs of `run` elements, `ld` elements apart, spread over `steps` kernel k steps.
 template <class Tin>
@@ -286,11 +297,19 @@ void run_typed(const Problem& p, const Tin* A, const Tin* B, float* C, const Cpu
           // prefetcher). Walking k in chunks of 16 across all panels reads each column's mb
           // rows in order instead.
           const int64_t kstep = pack && !a_trans ? 16 : kb;
+          // Each chunk also prefetches the next chunk's k rows of its panel (to L2): the rows
+          // are mb elements, lda apart, so each starts cold in another page, and the packer's
+          // prefetch ahead in the row runs past the block (1 KiB at mb = 256 f32). 4096 x 512
+          // x 4096, one thread: 1.03x f32, 1.04x bf16. The same for B transposed (rows nb
+          // wide) lost 7% at 128 x 4096 x 4096, where the row prefetch already covers them.
           for (int64_t k0 = 0; k0 < kb; k0 += kstep) {
             const int64_t kn = std::min(kstep, kb - k0);
             for (int64_t r = shared_a ? tid : 0; r < m_panels; r += shared_a ? nt : 1) {
               const int64_t i0 = ic + r * mr;
               const int64_t rows = std::min<int64_t>(mr, ic + mb - i0);
+              if (k0 + kn < kb)
+                prefetch_rows(A + i0 + (pc + k0 + kn) * p.lda, p.lda, std::min(kstep, kb - k0 - kn),
+                              rows);
               if (pack)
                 pack(A + (a_trans ? pc + i0 * p.lda : i0 + (pc + k0) * p.lda), p.lda, !a_trans,
                      rows, kn, mr, ap + r * kbp * mr + k0 * mr);
