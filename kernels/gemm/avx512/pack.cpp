@@ -8,6 +8,11 @@
 // Requires AVX512F/BW/VL (file compiled with those flags; used only on such CPUs).
 #include <immintrin.h>
 
+// GCC 12's own shuffle-intrinsic headers trip -Wmaybe-uninitialized on _mm512_undefined_*();
+// the warning is about the header, not this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <cstdint>
 
 #include "gemm/ukernel.h"
