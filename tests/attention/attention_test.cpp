@@ -216,6 +216,8 @@ std::vector<Shape> shapes() {
       {1, 8, 1, 45, 113, 128, true},                // GQA 8:1, seq_q < seq_kv, bottom-right
       {1, 2, 1, 100, 37, 64, true},                 // seq_q > seq_kv: 63 rows see no key
       {1, 2, 2, 70, 131, 256, false},               // head_dim 256
+      {1, 2, 1, 97, 450, 128, false},  // several of the forward default's 192-key tiles + tail
+      {1, 1, 1, 400, 400, 64, true},   // the same, causal
       {2, 2, 1, 65, 97, 128, false, Layout::bshd},  // BSHD strides
       {1, 2, 2, 33, 29, 128, true, Layout::bshd},
       {1, 1, 1, 19, 23, 72, false},  // head_dim not a multiple of 16
