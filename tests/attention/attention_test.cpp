@@ -209,13 +209,13 @@ double grad_error(const Problem& p, const Operands& ops, const BwdRef& r) {
 
 std::vector<Shape> shapes() {
   return {
-      {1, 1, 1, 1, 1, 64, false},                   // seq 1
-      {1, 2, 2, 1, 37, 64, true},                   // one query, causal: sees every key
-      {2, 3, 3, 17, 31, 80, false},                 // primes, head_dim 80
-      {1, 4, 2, 67, 67, 96, true},                  // GQA 2:1, causal square
-      {1, 8, 1, 45, 113, 128, true},                // GQA 8:1, seq_q < seq_kv, bottom-right
-      {1, 2, 1, 100, 37, 64, true},                 // seq_q > seq_kv: 63 rows see no key
-      {1, 2, 2, 70, 131, 256, false},               // head_dim 256
+      {1, 1, 1, 1, 1, 64, false},      // seq 1
+      {1, 2, 2, 1, 37, 64, true},      // one query, causal: sees every key
+      {2, 3, 3, 17, 31, 80, false},    // primes, head_dim 80
+      {1, 4, 2, 67, 67, 96, true},     // GQA 2:1, causal square
+      {1, 8, 1, 45, 113, 128, true},   // GQA 8:1, seq_q < seq_kv, bottom-right
+      {1, 2, 1, 100, 37, 64, true},    // seq_q > seq_kv: 63 rows see no key
+      {1, 2, 2, 70, 131, 256, false},  // head_dim 256
       {1, 2, 1, 97, 450, 128, false},  // several of the forward default's 192-key tiles + tail
       {1, 1, 1, 400, 400, 64, true},   // the same, causal
       {2, 2, 1, 65, 97, 128, false, Layout::bshd},  // BSHD strides
