@@ -4,7 +4,8 @@
 //   attention/cpu/flash/bwd/f32    attention/cpu/flash/bwd/bf16
 //
 // One variant per (pass, dtype); each picks its ISA tier at plan time (AVX-512, then AVX2,
-// then portable; PERFCAL_ISA=avx2|portable lowers it). Config: FlashConfig {br, bc, threads, compute}.
+// then portable; PERFCAL_ISA=avx2|portable lowers it). Config: FlashConfig {br, bc, threads,
+// compute}.
 // Run one through the bench: bench_attention --benchmark_filter=attention/cpu/flash/fwd/f32
 #include <omp.h>
 
@@ -126,7 +127,7 @@ class FlashVariant final : public Variant {
     // Forward: 192 keys per tile where the tiles fit L2 (a third of the online-softmax
     // rescales and tile switches). Zen 5, exhaustive over br 64/96 x bc 64/192, 1 and 2
     // threads: f32 1.00-1.06x (seq 512-4096, head_dim 64/128, causal, GQA), bf16 1.06-1.09x;
-    // 128 keys lose (K^T rows 512 B apart alias in L1). Backward: every tile within 2% of
+    // 128 keys 0.97-1.01x (K^T rows 512 B apart share L1 sets). Backward: every tile within 2% of
     // 64 x 64, which stays.
     const std::size_t l2 = cpu_info().cache_bytes(2, std::size_t{1} << 20);
     if (pass_ == Pass::fwd && tile_bytes(c.br, 192, p.head_dim) <= l2) c.bc = 192;
