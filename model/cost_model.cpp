@@ -31,7 +31,7 @@ CpuMachine CpuMachine::discover(const profile::Profile* prof) {
   if (prof) {
     double fma = 0, mem = 0, bf16 = 0;
     for (const auto& x : prof->measurements) {
-      if (x.device != "cpu:0" || !x.outcome.empty() && x.outcome != "passed") continue;
+      if (x.device != "cpu:0" || (!x.outcome.empty() && x.outcome != "passed")) continue;
       if (x.name == "probe/cpu/fma/f32" && x.threads == 1 && x.gflops)
         fma = std::max(fma, *x.gflops);
       if (x.name == "probe/cpu/fma/bf16" && x.threads == 1 && x.gflops)

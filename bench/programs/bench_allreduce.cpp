@@ -14,8 +14,9 @@
 // run leaves a valid profile marked partial.
 //
 //   build/bin/bench_allreduce -t 2 -b 8 -e 256M -f 2
-//   OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --allow-run-as-root -np 2 \
+//   OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --allow-run-as-root -np 2
 //     build/bin/bench_allreduce -b 8 -e 256M -f 2 --out results/profiles/ar-mpi.json
+//   (one command line)
 // Exit: 0 all verified, 1 a variant was wrong or failed, 2 bad input.
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -72,19 +73,6 @@ std::optional<int64_t> parse_size(const std::string& s) {
   if (shift < 0) return std::nullopt;
   if (v > (int64_t{1} << (62 - shift))) return int64_t{1} << 62;  // absurd; rejected by the caller
   return v << shift;
-}
-
-std::string human(int64_t b) {
-  char buf[32];
-  if (b >= (int64_t{1} << 30) && b % (int64_t{1} << 30) == 0)
-    std::snprintf(buf, sizeof buf, "%lldG", (long long)(b >> 30));
-  else if (b >= (1 << 20) && b % (1 << 20) == 0)
-    std::snprintf(buf, sizeof buf, "%lldM", (long long)(b >> 20));
-  else if (b >= 1024 && b % 1024 == 0)
-    std::snprintf(buf, sizeof buf, "%lldK", (long long)(b >> 10));
-  else
-    std::snprintf(buf, sizeof buf, "%lld", (long long)b);
-  return buf;
 }
 
 // The ranks' transport: the same calls on every rank, however the ranks are made.

@@ -10,7 +10,9 @@
 // GCC 12 reports the deliberately undefined pass-through operand of its own unmasked
 // intrinsics (_mm512_undefined_epi32 inside _mm512_cvtepu16_epi32) as maybe-uninitialized
 // (GCC bug 105593); nothing here reads an uninitialised value.
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wmaybe-uninitialized
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace perfcal::allreduce::detail {
 namespace {

@@ -19,8 +19,10 @@
 
 // GCC 12's own masked-intrinsic headers trip -Wuninitialized on _mm512_undefined_*(); the
 // warning is about the header, not this file.
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wmaybe-uninitialized
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "attention/flash_impl.h"
 #include "core/cpu_info.h"

@@ -10,8 +10,10 @@
 
 // GCC 12's own shuffle-intrinsic headers trip -Wmaybe-uninitialized on _mm512_undefined_*();
 // the warning is about the header, not this file.
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wmaybe-uninitialized
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <cstdint>
 

@@ -8,6 +8,14 @@
 // MR/16 loads, NR broadcasts and MR/16 * NR vdpbf16ps into register-resident accumulators.
 // Requires AVX512F + AVX512_BF16 (checked by the variant before it is chosen).
 #include <immintrin.h>
+
+// GCC 12's own masked-intrinsic headers trip -Wuninitialized on _mm512_undefined_*(); the
+// warning is about the header, not this file.
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wmaybe-uninitialized
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <x86intrin.h>
 
 #include <cstring>
